@@ -27,12 +27,12 @@ class InternalError : public std::logic_error {
 
 }  // namespace cnnmem
 
-#define CNNMEM_CHECK(cond)                                           \
-  do {                                                               \
+#define CNNMEM_CHECK(cond)                                            \
+  do {                                                                \
     if (!(cond)) ::cnnmem::fail_check(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
-#define CNNMEM_CHECK_MSG(cond, msg)                                     \
-  do {                                                                  \
+#define CNNMEM_CHECK_MSG(cond, msg)                                      \
+  do {                                                                   \
     if (!(cond)) ::cnnmem::fail_check(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)

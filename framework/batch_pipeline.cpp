@@ -1,0 +1,56 @@
+#include "framework/batch_pipeline.h"
+
+#include <algorithm>
+
+#include "framework/error.h"
+
+namespace cnnmem {
+
+BatchPipeline::BatchPipeline(Executor& executor, Samples data, int64_t batch)
+    : ex_(executor), data_(data), batch_(batch) {}
+
+BatchPipeline::~BatchPipeline() { wait_ready(); }
+
+void BatchPipeline::start_epoch(std::vector<int64_t> order, bool drop_last) {
+  wait_ready();
+  order_ = std::move(order);
+  const auto n = static_cast<int64_t>(order_.size());
+  batches_ = drop_last ? n / batch_ : (n + batch_ - 1) / batch_;
+  current_ = 0;
+  if (batches_ > 0) assemble(0);
+}
+
+void BatchPipeline::assemble(int64_t k) {
+  float* images = ex_.staging_images();
+  int32_t* labels = ex_.staging_labels();
+  const int64_t begin = k * batch_;
+  const int64_t rows = std::min(batch_, static_cast<int64_t>(order_.size()) - begin);
+  const int64_t s = data_.sample_size;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t idx = order_[static_cast<size_t>(begin + r)];
+    const uint8_t* src = data_.images + idx * s;
+    float* dst = images + r * s;
+    for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+    labels[r] = data_.labels[idx];
+  }
+  std::fill(images + rows * s, images + batch_ * s, 0.0f);
+  std::fill(labels + rows, labels + batch_, 0);
+  valid_[static_cast<size_t>(k & 1)] = rows;
+}
+
+void BatchPipeline::wait_ready() {
+  if (!in_flight_) return;
+  arena_.execute([this] { group_->wait(); });
+  in_flight_ = false;
+}
+
+void BatchPipeline::prefetch_next() {
+  // Called by the load op after it copied batch `current_` out of the staging buffers.
+  ++current_;
+  if (current_ >= batches_) return;
+  const int64_t k = current_;
+  in_flight_ = true;
+  arena_.execute([this, k] { group_->run([this, k] { assemble(k); }); });
+}
+
+}  // namespace cnnmem

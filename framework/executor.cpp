@@ -1,0 +1,309 @@
+#include "framework/executor.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "framework/error.h"
+#include "layers/layer.h"
+#include "layers/softmax_cross_entropy.h"
+#include "optimizers/optimizer.h"
+
+namespace cnnmem {
+
+using dnnl::memory;
+
+namespace {
+
+memory::desc plain_desc(const memory::dims& dims) {
+  static const memory::format_tag tags[] = {memory::format_tag::undef, memory::format_tag::a,
+                                            memory::format_tag::ab, memory::format_tag::abc,
+                                            memory::format_tag::abcd};
+  CNNMEM_CHECK(!dims.empty() && dims.size() <= 4);
+  return memory::desc(dims, memory::data_type::f32, tags[dims.size()]);
+}
+
+std::string shapes_of(const std::vector<TensorRef>& in) {
+  std::string s;
+  for (const TensorRef& t : in) s += (s.empty() ? "" : ", ") + dims_str(t.md.dims());
+  return s;
+}
+
+}  // namespace
+
+Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer)
+    : options_(options),
+      optimizer_(optimizer),
+      engine_(dnnl::engine::kind::cpu, 0),
+      stream_(engine_) {
+  if (options_.batch <= 0) {
+    throw Error("--batch must be a positive number of images, got " +
+                std::to_string(options_.batch));
+  }
+  if (options_.training && optimizer_ == nullptr) {
+    throw InternalError("a training step needs an optimizer");
+  }
+  plan(graph);
+}
+
+Executor::~Executor() = default;
+
+void Executor::plan(const Graph& graph) {
+  const int64_t n = options_.batch;
+  const bool training = options_.training;
+  StepBuilder b(engine_, training, n);
+
+  // Load: the staging buffers are filled ahead of time by the input pipeline.
+  memory::dims image_dims = {n};
+  for (int64_t d : graph.input_dims()) image_dims.push_back(d);
+  CNNMEM_CHECK_MSG(image_dims.size() == 4, "models take (C, H, W) images");
+  const memory::desc image_md(image_dims, memory::data_type::f32, memory::format_tag::nchw);
+  staging_images_ = b.book("input.next_images", Tag::kInput, image_md, true).buffer;
+  staging_labels_ = b.book_bytes("input.next_labels", Tag::kInput, n * 4, true);
+  result_ = b.book_bytes("loss", Tag::kInput, 2 * sizeof(float), true);
+  const TensorRef images = b.book("input.images", Tag::kInput, image_md);
+  images_ = images.buffer;
+  labels_ = b.book_bytes("input.labels", Tag::kInput, n * 4);
+  const int64_t image_bytes = static_cast<int64_t>(image_md.get_size());
+  const BufferId img = images_, lab = labels_, s_img = staging_images_, s_lab = staging_labels_;
+  b.add_op("load_batch", Phase::kLoad, {},
+           [this, img, lab, s_img, s_lab, image_bytes, n](const BufferTable& t) {
+             if (source_ != nullptr) source_->wait_ready();
+             std::memcpy(t.bytes(img), t.bytes(s_img), static_cast<size_t>(image_bytes));
+             std::memcpy(t.bytes(lab), t.bytes(s_lab), static_cast<size_t>(n * 4));
+             if (source_ != nullptr) source_->prefetch_next();
+           },
+           {img, lab, s_img, s_lab});
+
+  // Forward, node by node.
+  const auto& nodes = graph.nodes();
+  std::vector<TensorRef> values(nodes.size());
+  values[0] = images;
+  b.set_readers(images.buffer, graph.consumers(0));
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    std::vector<TensorRef> in;
+    for (int id : node.inputs) in.push_back(values[static_cast<size_t>(id)]);
+    try {
+      values[i] = node.layer->plan_forward(b, in);
+    } catch (const dnnl::error& e) {
+      throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
+                          "\": oneDNN refused input " + shapes_of(in) + ": " + e.what());
+    }
+    const int readers = graph.consumers(static_cast<int>(i));
+    if (training && readers > 1) {
+      throw Error("model " + graph.name() + ": \"" + node.layer->name() +
+                  "\" feeds several layers; training such graphs is not supported yet");
+    }
+    b.set_readers(values[i].buffer, readers);
+  }
+  logits_ = values.back();
+  CNNMEM_CHECK_MSG(logits_.md.dims().size() == 2, "the last layer must produce (N, classes)");
+
+  loss_ = std::make_unique<SoftmaxCrossEntropy>();
+  loss_->plan_forward(b, logits_, labels_, result_);
+  forward_end_ = b.ops().size();
+  if (training) {
+    std::vector<TensorRef> diffs(nodes.size());
+    diffs.back() = loss_->plan_backward(b);
+    for (size_t i = nodes.size() - 1; i >= 1; --i) {
+      const Node& node = nodes[i];
+      std::vector<bool> need;
+      for (int id : node.inputs) need.push_back(id != 0);
+      try {
+        const std::vector<TensorRef> d = node.layer->plan_backward(b, diffs[i], need);
+        for (size_t k = 0; k < node.inputs.size(); ++k) {
+          if (need[k]) diffs[static_cast<size_t>(node.inputs[k])] = d[k];
+        }
+      } catch (const dnnl::error& e) {
+        throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
+                            "\": oneDNN refused the backward pass: " + e.what());
+      }
+    }
+    optimizer_->plan(b);
+  }
+  params_ = b.params();
+  schedule_ = b.finish();
+  lifetimes_ = schedule_.lifetimes();
+
+  // Plan: persistent buffers first, one after the other; transient ones share the rest.
+  offsets_.assign(schedule_.buffers.size(), 0);
+  int64_t persistent_bytes = 0;
+  std::vector<Interval> transient;
+  std::vector<size_t> transient_ids;
+  for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
+    const Buffer& buf = schedule_.buffers[i];
+    if (buf.persistent) {
+      offsets_[i] = persistent_bytes;
+      persistent_bytes += buf.bytes_aligned;
+    } else {
+      transient.push_back({buf.bytes_aligned, lifetimes_[i].first, lifetimes_[i].last});
+      transient_ids.push_back(i);
+    }
+  }
+  const Plan p = plan_buffers(transient, options_.strategy);
+  for (size_t k = 0; k < transient_ids.size(); ++k) {
+    offsets_[transient_ids[k]] = persistent_bytes + p.offsets[k];
+  }
+  predicted_ = predict_memory(schedule_, lifetimes_, persistent_bytes + p.arena_bytes);
+
+  // Per op: the transient buffers it acquires first and releases last.
+  starts_.assign(schedule_.ops.size(), {});
+  ends_.assign(schedule_.ops.size(), {});
+  for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
+    const Lifetime& l = lifetimes_[i];
+    if (schedule_.buffers[i].persistent || l.last < l.first) continue;
+    starts_[static_cast<size_t>(l.first)].push_back(static_cast<BufferId>(i));
+    ends_[static_cast<size_t>(l.last)].push_back(static_cast<BufferId>(i));
+  }
+}
+
+int64_t Executor::param_count() const {
+  int64_t total = 0;
+  for (const ParamBinding& p : params_) total += dims_product(p.torch_shape);
+  return total;
+}
+
+std::vector<std::string> Executor::implementations() const {
+  std::vector<std::string> out;
+  for (const Op& op : schedule_.ops) {
+    for (const DnnlCall& c : op.calls) out.push_back(op.name + " " + c.what + ": " + c.impl);
+  }
+  return out;
+}
+
+void Executor::bind() {
+  CNNMEM_CHECK(!bound());
+  arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size());
+  table_.resize(schedule_.buffers.size());
+  for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
+    const Buffer& buf = schedule_.buffers[i];
+    const auto id = static_cast<BufferId>(i);
+    if (buf.persistent) {
+      table_.set(id, arena_->acquire(id, offsets_[i], buf));
+    } else {
+      table_.set(id, arena_->address(offsets_[i]));
+    }
+  }
+  bound_.assign(schedule_.ops.size(), {});
+  for (size_t i = 0; i < schedule_.ops.size(); ++i) {
+    for (const DnnlCall& c : schedule_.ops[i].calls) {
+      BoundCall bc{c.make(), {}};
+      for (const auto& [arg, ref] : c.args) {
+        bc.args.emplace(arg, memory(ref.md, engine_, table_.bytes(ref.buffer)));
+      }
+      bound_[i].push_back(std::move(bc));
+    }
+  }
+}
+
+void Executor::run_op(size_t i) {
+  for (BoundCall& c : bound_[i]) c.prim.execute(stream_, c.args);
+  const Op& op = schedule_.ops[i];
+  if (op.custom) op.custom(table_);
+}
+
+void Executor::run_step() {
+  CNNMEM_CHECK_MSG(bound(), "run_step before bind");
+  if (optimizer_ != nullptr) optimizer_->begin_step();
+  arena_->begin_step();
+  for (size_t i = 0; i < schedule_.ops.size(); ++i) {
+    for (BufferId id : starts_[i]) {
+      arena_->acquire(id, offsets_[static_cast<size_t>(id)],
+                      schedule_.buffers[static_cast<size_t>(id)]);
+    }
+    arena_->observe(static_cast<int>(i), schedule_.ops[i]);
+    run_op(i);
+    for (BufferId id : ends_[i]) arena_->release(id, schedule_.buffers[static_cast<size_t>(id)]);
+  }
+  stream_.wait();
+  const MemoryStats s = arena_->stats();
+  if (steps_run_ == 0 || s.peak_bytes > measured_.peak_bytes) measured_ = s;
+  ++steps_run_;
+}
+
+void Executor::run_forward() {
+  CNNMEM_CHECK_MSG(bound(), "run_forward before bind");
+  for (size_t i = 0; i < forward_end_; ++i) run_op(i);
+  stream_.wait();
+}
+
+void Executor::set_valid_rows(int64_t rows) { loss_->set_valid_rows(rows); }
+
+float Executor::loss() const { return table_.f32(result_)[0]; }
+int64_t Executor::correct() const { return static_cast<int64_t>(table_.f32(result_)[1]); }
+const float* Executor::logits() const { return table_.f32(logits_.buffer); }
+float* Executor::staging_images() const { return table_.f32(staging_images_); }
+int32_t* Executor::staging_labels() const {
+  return reinterpret_cast<int32_t*>(table_.bytes(staging_labels_));
+}
+
+void Executor::write_param(const ParamBinding& p, const float* plain) {
+  memory src(plain_desc(p.md.dims()), engine_, const_cast<float*>(plain));
+  memory dst(p.md, engine_, table_.bytes(p.weight));
+  dnnl::reorder(src, dst).execute(stream_, src, dst);
+  stream_.wait();
+}
+
+void Executor::read_param(const ParamBinding& p, float* plain) const {
+  dnnl::stream s(engine_);
+  memory src(p.md, engine_, table_.bytes(p.weight));
+  memory dst(plain_desc(p.md.dims()), engine_, plain);
+  dnnl::reorder(src, dst).execute(s, src, dst);
+  s.wait();
+}
+
+void Executor::init_weights(uint64_t seed) {
+  CNNMEM_CHECK(bound());
+  std::mt19937_64 rng(seed);
+  for (const ParamBinding& p : params_) {
+    // PyTorch's defaults for conv and linear: weights kaiming_uniform(a=sqrt(5)) and biases
+    // both reduce to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
+    std::vector<float> v(static_cast<size_t>(dims_product(p.torch_shape)));
+    for (float& x : v) {
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
+      x = static_cast<float>((2.0 * u - 1.0) * bound);
+    }
+    write_param(p, v.data());
+  }
+}
+
+void Executor::load_weights(const SafetensorsFile& file, const std::string& source) {
+  CNNMEM_CHECK(bound());
+  for (const ParamBinding& p : params_) {
+    const NamedTensor* t = find_tensor(file, p.name);
+    if (t == nullptr) {
+      throw Error(source + ": tensor \"" + p.name + "\" is missing; the model expects " +
+                  std::to_string(params_.size()) + " tensors named like PyTorch's");
+    }
+    if (t->shape != p.torch_shape) {
+      throw Error(source + ": tensor \"" + p.name + "\" has shape " + dims_str(t->shape) +
+                  ", the model expects " + dims_str(p.torch_shape));
+    }
+  }
+  for (const NamedTensor& t : file.tensors) {
+    bool known = false;
+    for (const ParamBinding& p : params_) known = known || p.name == t.name;
+    if (!known) {
+      throw Error(source + ": tensor \"" + t.name + "\" is not a parameter of this model");
+    }
+  }
+  for (const ParamBinding& p : params_) write_param(p, find_tensor(file, p.name)->data.data());
+}
+
+std::vector<NamedTensor> Executor::weights() const {
+  CNNMEM_CHECK(bound());
+  std::vector<NamedTensor> out;
+  for (const ParamBinding& p : params_) {
+    NamedTensor t;
+    t.name = p.name;
+    t.shape = p.torch_shape;
+    t.data.resize(static_cast<size_t>(dims_product(p.torch_shape)));
+    read_param(p, t.data.data());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace cnnmem

@@ -1,0 +1,130 @@
+#include "framework/trainer.h"
+
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "framework/error.h"
+#include "io/idx.h"
+
+namespace cnnmem {
+
+Samples TrainData::train() const {
+  return Samples{static_cast<int64_t>(train_labels.size()), sample_size, train_images.data(),
+                 train_labels.data()};
+}
+
+Samples TrainData::test() const {
+  return Samples{static_cast<int64_t>(test_labels.size()), sample_size, test_images.data(),
+                 test_labels.data()};
+}
+
+namespace {
+
+void make_synthetic(int64_t count, int64_t sample_size, int classes, std::mt19937_64& rng,
+                    std::vector<uint8_t>& images, std::vector<uint8_t>& labels) {
+  images.resize(static_cast<size_t>(count * sample_size));
+  labels.resize(static_cast<size_t>(count));
+  for (uint8_t& p : images) p = static_cast<uint8_t>(rng() >> 56);
+  for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() % static_cast<uint64_t>(classes));
+}
+
+}  // namespace
+
+TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
+                          int64_t batch, uint64_t seed) {
+  TrainData d;
+  d.name = name;
+  d.sample_size = dims_product(graph.input_dims());
+  if (name == "synthetic") {
+    if (graph.classes() > 256) throw Error("synthetic data supports at most 256 classes");
+    std::mt19937_64 rng(seed ^ 0x5eed5eedULL);
+    make_synthetic(batch * 8, d.sample_size, graph.classes(), rng, d.train_images, d.train_labels);
+    make_synthetic(batch * 2, d.sample_size, graph.classes(), rng, d.test_images, d.test_labels);
+    return d;
+  }
+  if (name != "fashion-mnist") {
+    throw Error("unknown data set \"" + name + "\": use fashion-mnist or synthetic");
+  }
+  if (graph.input_dims() != Dims{1, 28, 28} || graph.classes() != 10) {
+    throw Error("model " + graph.name() + " takes " + dims_str(graph.input_dims()) +
+                " input with " + std::to_string(graph.classes()) +
+                " classes; fashion-mnist is 1x28x28 with 10 classes: use --data synthetic");
+  }
+  ImageSet train_set = load_fashion_mnist(dir, "train", graph.classes());
+  ImageSet test_set = load_fashion_mnist(dir, "test", graph.classes());
+  d.train_images = std::move(train_set.images);
+  d.train_labels = std::move(train_set.labels);
+  d.test_images = std::move(test_set.images);
+  d.test_labels = std::move(test_set.labels);
+  return d;
+}
+
+double evaluate(Executor& executor, const Samples& samples) {
+  BatchPipeline pipeline(executor, samples, executor.options().batch);
+  std::vector<int64_t> order(static_cast<size_t>(samples.count));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  pipeline.start_epoch(std::move(order), /*drop_last=*/false);
+  executor.set_batch_source(&pipeline);
+  int64_t correct = 0;
+  for (int64_t k = 0; k < pipeline.batches(); ++k) {
+    executor.set_valid_rows(pipeline.valid_rows());
+    executor.run_forward();
+    correct += executor.correct();
+  }
+  executor.set_batch_source(nullptr);
+  executor.set_valid_rows(-1);
+  return samples.count > 0 ? static_cast<double>(correct) / static_cast<double>(samples.count) : 0;
+}
+
+TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options) {
+  const int64_t batch = executor.options().batch;
+  const Samples samples = data.train();
+  const int64_t per_epoch = samples.count / batch;
+  if (per_epoch == 0) {
+    throw Error("the " + data.name + " training set has " + std::to_string(samples.count) +
+                " images, fewer than --batch " + std::to_string(batch) + ": use a smaller batch");
+  }
+  if (options.epochs <= 0 && options.max_steps <= 0) {
+    throw Error("--epochs must be positive (or give --max-steps)");
+  }
+  const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
+
+  TrainResult r;
+  r.losses.reserve(static_cast<size_t>(total));
+  BatchPipeline pipeline(executor, samples, batch);
+  std::mt19937_64 rng(options.seed);
+  std::vector<int64_t> order(static_cast<size_t>(samples.count));
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point timed_from;
+  int64_t step = 0;
+  for (int64_t epoch = 0; step < total; ++epoch) {
+    std::iota(order.begin(), order.end(), int64_t{0});
+    if (options.shuffle) {
+      for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+    }
+    pipeline.start_epoch(order, /*drop_last=*/true);
+    executor.set_batch_source(&pipeline);
+    for (int64_t k = 0; k < pipeline.batches() && step < total; ++k, ++step) {
+      int64_t heap_before = 0;
+      if (step == 1) heap_before = heap_in_use_bytes();
+      executor.run_step();
+      if (step == 1) r.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
+      r.losses.push_back(executor.loss());
+      if (step == 0) timed_from = Clock::now();
+      if (options.on_step) options.on_step(step, epoch, executor.loss());
+    }
+    executor.set_batch_source(nullptr);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - timed_from).count();
+  if (total > 1 && seconds > 0) {
+    r.images_per_sec = static_cast<double>((total - 1) * batch) / seconds;
+  }
+  r.steps = total;
+  r.epochs = static_cast<double>(total) / static_cast<double>(per_epoch);
+  if (options.eval) r.test_accuracy = evaluate(executor, data.test());
+  r.outside.rss_peak_bytes = rss_peak_bytes();
+  return r;
+}
+
+}  // namespace cnnmem

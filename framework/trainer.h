@@ -1,0 +1,58 @@
+// Training: epochs over a data set with the executor's step, shuffling, the input pipeline,
+// evaluation on the test split and throughput.
+//
+// Usage:
+//   TrainData data = load_train_data("fashion-mnist", dir, graph, batch, seed);
+//   TrainResult r = train(executor, data, options);
+// Not here: the step itself (framework/executor.h), reports (framework/report.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/batch_pipeline.h"
+#include "framework/executor.h"
+#include "framework/process_memory.h"
+
+namespace cnnmem {
+
+struct TrainData {
+  std::string name;  // "fashion-mnist" or "synthetic"
+  int64_t sample_size = 0;
+  std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
+  Samples train() const;
+  Samples test() const;
+};
+
+// Reads Fashion-MNIST from `dir`, or makes deterministic random data of the model's input shape
+// ("synthetic"). Throws Error when the data does not fit the model.
+TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
+                          int64_t batch, uint64_t seed);
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t max_steps = -1;  // > 0: stop after this many steps (epochs then only bound it)
+  uint64_t seed = 1;
+  bool shuffle = true;
+  bool eval = true;
+  // Called after every step with (step, epoch, loss); for progress lines.
+  std::function<void(int64_t, int64_t, float)> on_step;
+};
+
+struct TrainResult {
+  std::vector<float> losses;  // one per step
+  double test_accuracy = -1;  // -1 when not evaluated
+  double images_per_sec = 0;  // training steps after the first
+  int64_t steps = 0;
+  double epochs = 0;
+  OutsideArena outside;
+};
+
+TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options);
+
+// Accuracy of the executor's model on `samples` (forward passes, no accounting).
+double evaluate(Executor& executor, const Samples& samples);
+
+}  // namespace cnnmem

@@ -1,0 +1,128 @@
+#include "layers/conv2d.h"
+
+#include "framework/error.h"
+#include "layers/weighted_backward.h"
+
+namespace cnnmem {
+
+using dnnl::memory;
+
+Conv2d::Conv2d(std::string name, Conv2dOptions options) : Layer(std::move(name)), opt_(options) {
+  const std::string p = error_prefix();
+  if (opt_.in_channels <= 0 || opt_.out_channels <= 0) {
+    throw Error(p + "channels must be positive, got " + std::to_string(opt_.in_channels) + "->" +
+                std::to_string(opt_.out_channels));
+  }
+  if (opt_.kernel <= 0)
+    throw Error(p + "kernel must be positive, got " + std::to_string(opt_.kernel));
+  if (opt_.stride <= 0)
+    throw Error(p + "stride must be positive, got " + std::to_string(opt_.stride));
+  if (opt_.padding < 0)
+    throw Error(p + "padding must be >= 0, got " + std::to_string(opt_.padding));
+  if (opt_.dilation <= 0) {
+    throw Error(p + "dilation must be positive, got " + std::to_string(opt_.dilation));
+  }
+}
+
+Dims Conv2d::infer(const std::vector<Dims>& in) const {
+  const std::string p = error_prefix();
+  if (in.size() != 1 || in[0].size() != 3) {
+    throw Error(p + "expects one CxHxW input, got " + (in.empty() ? "none" : dims_str(in[0])));
+  }
+  const Dims& x = in[0];
+  if (x[0] != opt_.in_channels) {
+    throw Error(p + "input has " + std::to_string(x[0]) + " channels, weights expect " +
+                std::to_string(opt_.in_channels));
+  }
+  const int64_t span = opt_.dilation * (opt_.kernel - 1) + 1;
+  const int64_t oh = (x[1] + 2 * opt_.padding - span) / opt_.stride + 1;
+  const int64_t ow = (x[2] + 2 * opt_.padding - span) / opt_.stride + 1;
+  if (x[1] + 2 * opt_.padding < span || x[2] + 2 * opt_.padding < span) {
+    throw Error(p + "input " + dims_str(x) + " is smaller than the kernel " + std::to_string(span) +
+                "x" + std::to_string(span) + " with padding " + std::to_string(opt_.padding));
+  }
+  return {opt_.out_channels, oh, ow};
+}
+
+std::vector<ParamDecl> Conv2d::params(const std::vector<Dims>& /*in*/) const {
+  const int64_t fan_in = opt_.in_channels * opt_.kernel * opt_.kernel;
+  std::vector<ParamDecl> p = {{name() + ".weight",
+                               {opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel},
+                               fan_in}};
+  if (opt_.bias) p.push_back({name() + ".bias", {opt_.out_channels}, fan_in});
+  return p;
+}
+
+double Conv2d::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
+  return 2.0 * static_cast<double>(dims_product(out)) *
+         static_cast<double>(opt_.in_channels * opt_.kernel * opt_.kernel);
+}
+
+TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
+  const memory::dims src_dims = in[0].md.dims();
+  CNNMEM_CHECK(src_dims.size() == 4);
+  const Dims out = infer({{src_dims[1], src_dims[2], src_dims[3]}});
+  const int64_t n = src_dims[0];
+  const auto any = memory::format_tag::any;
+  const auto f32 = memory::data_type::f32;
+  src_any_ = memory::desc(src_dims, f32, any);
+  weights_any_ =
+      memory::desc({opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel}, f32, any);
+  bias_any_ = memory::desc({opt_.out_channels}, f32, any);
+  dst_any_ = memory::desc({n, out[0], out[1], out[2]}, f32, any);
+  const auto prop =
+      b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto desc =
+      opt_.bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
+                                                  src_any_, weights_any_, bias_any_, dst_any_,
+                                                  strides(), dilates(), padding(), padding())
+                : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
+                                                  src_any_, weights_any_, dst_any_, strides(),
+                                                  dilates(), padding(), padding());
+  fwd_pd_.emplace(desc, b.attr(), b.engine());
+  const Phase phase = Phase::kForward;
+  src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
+                      b.training() ? Tag::kActivation : Tag::kWorkspace, phase);
+  weight_ = b.param(name() + ".weight", params({})[0].shape, params({})[0].fan_in,
+                    fwd_pd_->weights_desc());
+  bias_.reset();
+  if (opt_.bias)
+    bias_ =
+        b.param(name() + ".bias", {opt_.out_channels}, params({})[0].fan_in, fwd_pd_->bias_desc());
+  const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
+  std::vector<std::pair<int, TensorRef>> args = {
+      {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};
+  if (bias_) args.push_back({DNNL_ARG_BIAS, {bias_->weight, bias_->md}});
+  flops_ = static_cast<double>(n) * flops({}, out);
+  b.add_op(name() + ".forward", phase, {b.call<dnnl::convolution_forward>(*fwd_pd_, args)}, {}, {},
+           flops_);
+  if (b.training()) b.mark_saved(src_.buffer);
+  return dst;
+}
+
+std::vector<TensorRef> Conv2d::plan_backward(StepBuilder& b, const TensorRef& diff_dst,
+                                             const std::vector<bool>& need) {
+  CNNMEM_CHECK(fwd_pd_.has_value());
+  std::optional<dnnl::convolution_backward_data::primitive_desc> data_pd;
+  if (need[0]) {
+    const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, src_any_,
+                                                  weights_any_, dst_any_, strides(), dilates(),
+                                                  padding(), padding());
+    data_pd.emplace(d, b.attr(), b.engine(), *fwd_pd_);
+  }
+  const auto wd = opt_.bias ? dnnl::convolution_backward_weights::desc(
+                                  dnnl::algorithm::convolution_direct, src_any_, weights_any_,
+                                  bias_any_, dst_any_, strides(), dilates(), padding(), padding())
+                            : dnnl::convolution_backward_weights::desc(
+                                  dnnl::algorithm::convolution_direct, src_any_, weights_any_,
+                                  dst_any_, strides(), dilates(), padding(), padding());
+  const dnnl::convolution_backward_weights::primitive_desc weights_pd(wd, b.attr(), b.engine(),
+                                                                      *fwd_pd_);
+  const TensorRef diff_src =
+      plan_weighted_backward<dnnl::convolution_backward_data, dnnl::convolution_backward_weights>(
+          b, name(), data_pd ? &*data_pd : nullptr, weights_pd, src_, diff_dst, weight_,
+          bias_ ? &*bias_ : nullptr, flops_);
+  return {diff_src};
+}
+
+}  // namespace cnnmem

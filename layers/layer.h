@@ -1,0 +1,54 @@
+// The layer interface. A layer is constructed with its hyper-parameters (validated there),
+// infers its output shape, declares its parameters, and plans its forward and backward ops into
+// a StepBuilder: it creates oneDNN primitive descriptors and books every buffer it needs with a
+// tag. It never owns bytes and never computes offsets.
+//
+// Life cycle: construct -> infer (graph) -> plan_forward / plan_backward (executor) -> run
+// (the executor runs the planned ops; layers have no run method of their own).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "framework/graph.h"
+#include "framework/step_builder.h"
+
+namespace cnnmem {
+
+struct ParamDecl {
+  std::string name;  // full name, e.g. "conv1.weight" (PyTorch's)
+  Dims shape;        // PyTorch's shape and layout (OIHW, [out, in], [C])
+  int64_t fan_in = 1;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* kind() const = 0;
+
+  // Output dims of one sample; throws Error naming the layer and the shapes.
+  virtual Dims infer(const std::vector<Dims>& in) const = 0;
+  virtual std::vector<ParamDecl> params(const std::vector<Dims>& /*in*/) const { return {}; }
+  // Multiply-adds x2 of the forward pass for one sample.
+  virtual double flops(const std::vector<Dims>& /*in*/, const Dims& /*out*/) const { return 0; }
+
+  // Books outputs and adds forward ops; returns the output tensor. `in` are the input tensors
+  // in the layouts their producers chose.
+  virtual TensorRef plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) = 0;
+  // Adds backward ops. Returns the gradient of each input (kNoBuffer where `need[i]` is false).
+  virtual std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
+                                               const std::vector<bool>& need) = 0;
+
+ protected:
+  std::string error_prefix() const { return std::string(kind()) + " \"" + name_ + "\": "; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace cnnmem

@@ -1,0 +1,23 @@
+// Built-in models, named like torchvision's, with torchvision's parameter names and layouts.
+//   lenet5    1x28x28, 10 classes: conv1 1->6 5x5 pad 2, relu, max-pool 2, conv2 6->16 5x5,
+//             relu, max-pool 2, flatten, fc1 400->120, relu, fc2 120->84, relu, fc3 84->10
+//   vgg-mini  1x28x28, 10 classes: features.{0,2,5,7} conv 3x3 pad 1 (32, 32, 64, 64) with relu,
+//             max-pool after each pair, flatten, classifier.0 3136->256, relu, classifier.2 256->10
+//   vgg16     3x224x224, 1000 classes: torchvision's configuration D (features.0 ... features.28,
+//             classifier.0/3/6); dropout acts as identity, the 7x7 adaptive average pool is the
+//             identity at 224x224 input
+// Not here: the layers themselves (layers/).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "framework/graph.h"
+
+namespace cnnmem {
+
+// Throws Error naming the known models when `name` is not one of them.
+Graph make_model(const std::string& name);
+std::vector<std::string> model_names();
+
+}  // namespace cnnmem
