@@ -245,9 +245,9 @@ void Executor::write_param(const ParamBinding& p, const float* plain) {
   stream_.wait();
 }
 
-void Executor::read_param(const ParamBinding& p, float* plain) const {
+void Executor::read_param(const ParamBinding& p, BufferId id, float* plain) const {
   dnnl::stream s(engine_);
-  memory src(p.md, engine_, table_.bytes(p.weight));
+  memory src(p.md, engine_, table_.bytes(id));
   memory dst(plain_desc(p.md.dims()), engine_, plain);
   dnnl::reorder(src, dst).execute(s, src, dst);
   s.wait();
@@ -292,7 +292,14 @@ void Executor::load_weights(const SafetensorsFile& file, const std::string& sour
   for (const ParamBinding& p : params_) write_param(p, find_tensor(file, p.name)->data.data());
 }
 
-std::vector<NamedTensor> Executor::weights() const {
+std::vector<NamedTensor> Executor::weights() const { return read_params(false); }
+
+std::vector<NamedTensor> Executor::gradients() const {
+  CNNMEM_CHECK_MSG(options_.training, "gradients exist only in training");
+  return read_params(true);
+}
+
+std::vector<NamedTensor> Executor::read_params(bool grads) const {
   CNNMEM_CHECK(bound());
   std::vector<NamedTensor> out;
   for (const ParamBinding& p : params_) {
@@ -300,7 +307,7 @@ std::vector<NamedTensor> Executor::weights() const {
     t.name = p.name;
     t.shape = p.torch_shape;
     t.data.resize(static_cast<size_t>(dims_product(p.torch_shape)));
-    read_param(p, t.data.data());
+    read_param(p, grads ? p.grad : p.weight, t.data.data());
     out.push_back(std::move(t));
   }
   return out;

@@ -70,6 +70,7 @@ class Executor {
   void init_weights(uint64_t seed);  // PyTorch's default uniform ranges
   void load_weights(const SafetensorsFile& file, const std::string& source);
   std::vector<NamedTensor> weights() const;  // PyTorch names, shapes and layouts
+  std::vector<NamedTensor> gradients() const;  // of the last training step, same names
 
   // Staging input buffers: (N, C, H, W) floats and N int32 labels.
   float* staging_images() const;
@@ -94,7 +95,8 @@ class Executor {
   void plan(const Graph& graph);
   void run_op(size_t i);
   void write_param(const ParamBinding& p, const float* plain);
-  void read_param(const ParamBinding& p, float* plain) const;
+  void read_param(const ParamBinding& p, BufferId id, float* plain) const;
+  std::vector<NamedTensor> read_params(bool grads) const;
 
   ExecutorOptions options_;
   Optimizer* optimizer_;
