@@ -4,12 +4,15 @@
 #include <cstring>
 #include <random>
 
+#include "framework/alloc_probe.h"
 #include "framework/error.h"
 #include "layers/layer.h"
 #include "layers/softmax_cross_entropy.h"
 #include "optimizers/optimizer.h"
 
 namespace cnnmem {
+
+std::atomic<bool> g_in_dnnl_execute{false};
 
 using dnnl::memory;
 
@@ -198,7 +201,11 @@ void Executor::bind() {
 }
 
 void Executor::run_op(size_t i) {
-  for (BoundCall& c : bound_[i]) c.prim.execute(stream_, c.args);
+  for (BoundCall& c : bound_[i]) {
+    g_in_dnnl_execute.store(true, std::memory_order_relaxed);
+    c.prim.execute(stream_, c.args);
+    g_in_dnnl_execute.store(false, std::memory_order_relaxed);
+  }
   const Op& op = schedule_.ops[i];
   if (op.custom) op.custom(table_);
 }
@@ -217,8 +224,8 @@ void Executor::run_step() {
     for (BufferId id : ends_[i]) arena_->release(id, schedule_.buffers[static_cast<size_t>(id)]);
   }
   stream_.wait();
-  const MemoryStats s = arena_->stats();
-  if (steps_run_ == 0 || s.peak_bytes > measured_.peak_bytes) measured_ = s;
+  // Copy the step's numbers only when they are new (a copy of the op name could allocate).
+  if (steps_run_ == 0 || arena_->peak_bytes() > measured_.peak_bytes) measured_ = arena_->stats();
   ++steps_run_;
 }
 

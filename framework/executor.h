@@ -69,7 +69,7 @@ class Executor {
 
   void init_weights(uint64_t seed);  // PyTorch's default uniform ranges
   void load_weights(const SafetensorsFile& file, const std::string& source);
-  std::vector<NamedTensor> weights() const;  // PyTorch names, shapes and layouts
+  std::vector<NamedTensor> weights() const;    // PyTorch names, shapes and layouts
   std::vector<NamedTensor> gradients() const;  // of the last training step, same names
 
   // Staging input buffers: (N, C, H, W) floats and N int32 labels.

@@ -7,9 +7,13 @@
 namespace cnnmem {
 
 void PeakTracker::reset() {
-  const TagBytes live_copy = live_by_tag_;
-  stats_ = MemoryStats{};
-  stats_.tag_peaks = live_copy;
+  // Field by field, so that the op name keeps its capacity: a step allocates nothing.
+  stats_.peak_bytes = stats_.peak_bytes_requested = stats_.lower_bound_bytes = 0;
+  stats_.by_tag = TagBytes{};
+  stats_.tag_peaks = live_by_tag_;
+  stats_.peak_at.op_index = -1;
+  stats_.peak_at.op.clear();
+  stats_.peak_at.phase.clear();
   seen_ = false;
 }
 

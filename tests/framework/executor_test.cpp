@@ -1,0 +1,201 @@
+// The executor end to end: predicted == measured for every built-in model and optimizer, jit
+// kernels only, no allocation by cnnmem's own code inside a step, determinism.
+#include "framework/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <numeric>
+
+#include "framework/alloc_probe.h"
+#include "framework/batch_pipeline.h"
+#include "framework/error.h"
+#include "framework/trainer.h"
+#include "models/zoo.h"
+#include "optimizers/optimizer.h"
+
+// Counts malloc calls while `g_counting` is on, apart for those made while a oneDNN primitive
+// executes (oneDNN 2.6 builds an argument map per execute; see framework/alloc_probe.h).
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_ours{0};
+std::atomic<long> g_dnnl{0};
+}  // namespace
+
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* malloc(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) {
+    (cnnmem::in_dnnl_execute() ? g_dnnl : g_ours).fetch_add(1, std::memory_order_relaxed);
+  }
+  return __libc_malloc(n);
+}
+#endif
+
+namespace cnnmem {
+namespace {
+
+struct Run {
+  std::unique_ptr<Optimizer> opt;
+  std::unique_ptr<Executor> ex;
+  TrainData data;
+  std::unique_ptr<BatchPipeline> pipeline;
+};
+
+std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, OptimizerConfig cfg,
+                             uint64_t seed = 1) {
+  auto r = std::make_unique<Run>();
+  if (training) r->opt = make_optimizer(cfg);
+  ExecutorOptions o;
+  o.training = training;
+  o.batch = batch;
+  r->ex = std::make_unique<Executor>(g, o, r->opt.get());
+  r->ex->bind();
+  r->ex->init_weights(seed);
+  r->data = load_train_data("synthetic", "", g, batch, seed);
+  r->pipeline = std::make_unique<BatchPipeline>(*r->ex, r->data.train(), batch);
+  std::vector<int64_t> order(static_cast<size_t>(r->data.train().count));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  r->pipeline->start_epoch(order, true);
+  r->ex->set_batch_source(r->pipeline.get());
+  return r;
+}
+
+void expect_same(const MemoryStats& p, const MemoryStats& m) {
+  EXPECT_EQ(p.peak_bytes, m.peak_bytes);
+  EXPECT_EQ(p.peak_bytes_requested, m.peak_bytes_requested);
+  EXPECT_EQ(p.arena_bytes, m.arena_bytes);
+  EXPECT_EQ(p.by_tag, m.by_tag);
+  EXPECT_EQ(p.tag_peaks, m.tag_peaks);
+  EXPECT_EQ(p.peak_at.op_index, m.peak_at.op_index);
+  EXPECT_EQ(p.peak_at.op, m.peak_at.op);
+  const int64_t sum = std::accumulate(p.by_tag.begin(), p.by_tag.end(), int64_t{0});
+  EXPECT_EQ(sum, p.peak_bytes);
+  EXPECT_GE(p.arena_bytes, p.peak_bytes);
+}
+
+OptimizerConfig config(const char* name, double momentum = 0, bool nesterov = false) {
+  OptimizerConfig c;
+  c.name = name;
+  c.momentum = momentum;
+  c.nesterov = nesterov;
+  return c;
+}
+
+class PredictedEqualsMeasured : public ::testing::TestWithParam<std::tuple<std::string, int, int>> {
+};
+
+TEST_P(PredictedEqualsMeasured, ToTheByte) {
+  const auto& [model, batch, which] = GetParam();
+  const OptimizerConfig cfgs[] = {config("sgd"), config("sgd", 0.9), config("sgd", 0.9, true),
+                                  config("adam")};
+  const bool training = which < 4;
+  const Graph g = make_model(model);
+  auto r = prepare(g, training, batch, training ? cfgs[which] : OptimizerConfig{});
+  r->ex->run_step();
+  r->ex->run_step();
+  expect_same(r->ex->predicted(), r->ex->measured());
+  const MemoryStats& p = r->ex->predicted();
+  const int64_t w = p.by_tag[tag_index(Tag::kWeight)];
+  EXPECT_GE(w, 4 * g.param_count());
+  if (training) {
+    EXPECT_EQ(p.by_tag[tag_index(Tag::kGrad)], w);
+    const int64_t per = r->opt->state_bytes_per_element();
+    EXPECT_EQ(p.by_tag[tag_index(Tag::kOptimizerState)], w * per / 4);
+  } else {
+    EXPECT_EQ(p.by_tag[tag_index(Tag::kGrad)], 0);
+    EXPECT_EQ(p.by_tag[tag_index(Tag::kActivationGrad)], 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SmallModels, PredictedEqualsMeasured,
+                         ::testing::Combine(::testing::Values("lenet5", "vgg-mini"),
+                                            ::testing::Values(1, 3),
+                                            ::testing::Values(0, 1, 2, 3, 4)));
+
+TEST(PredictedEqualsMeasuredVgg16, TrainAdamBatch1) {
+  const Graph g = make_model("vgg16");
+  EXPECT_EQ(g.param_count(), 138357544);  // torchvision's vgg16
+  auto r = prepare(g, true, 1, config("adam"));
+  r->ex->run_step();
+  expect_same(r->ex->predicted(), r->ex->measured());
+}
+
+TEST(Executor, EveryPrimitiveIsJit) {
+  for (const std::string& model : model_names()) {
+    const Graph g = make_model(model);
+    for (bool training : {true, false}) {
+      auto opt = make_optimizer(config("adam"));
+      ExecutorOptions o;
+      o.training = training;
+      o.batch = model == "vgg16" ? 2 : 64;
+      const Executor ex(g, o, opt.get());
+      const auto impls = ex.implementations();
+      EXPECT_GT(impls.size(), 5u);
+      for (const std::string& s : impls) {
+        EXPECT_EQ(s.find("ref"), std::string::npos) << model << ": " << s;
+      }
+    }
+  }
+}
+
+TEST(Executor, NoAllocationByCnnmemInsideASteps) {
+  for (const char* model : {"lenet5", "vgg-mini"}) {
+    const Graph g = make_model(model);
+    auto r = prepare(g, true, 4, config("adam"));
+    r->ex->run_step();  // warm-up: first-touch work in oneDNN and OpenMP
+    g_ours = 0;
+    g_dnnl = 0;
+    g_counting = true;
+    for (int i = 0; i < 4; ++i) r->ex->run_step();
+    g_counting = false;
+    EXPECT_EQ(g_ours.load(), 0) << model;
+#if !defined(__SANITIZE_ADDRESS__)
+    EXPECT_GT(g_dnnl.load(), 0) << "the probe must see oneDNN's own allocations";
+#endif
+  }
+}
+
+std::vector<float> losses(uint64_t seed, int steps) {
+  const Graph g = make_model("lenet5");
+  auto r = prepare(g, true, 16, config("adam"), seed);
+  std::vector<float> out;
+  for (int i = 0; i < steps; ++i) {
+    r->ex->run_step();
+    out.push_back(r->ex->loss());
+  }
+  return out;
+}
+
+TEST(Executor, SameSeedSameLossesBitwise) {
+  const auto a = losses(3, 5), b = losses(3, 5), c = losses(4, 5);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(Executor, WeightsRoundTripThroughBlockedLayouts) {
+  const Graph g = make_model("vgg-mini");
+  auto r = prepare(g, false, 2, {});
+  std::vector<NamedTensor> w = r->ex->weights();
+  ASSERT_EQ(w.size(), 12u);
+  EXPECT_EQ(w[0].name, "features.0.weight");
+  EXPECT_EQ(w[0].shape, (Dims{32, 1, 3, 3}));
+  for (NamedTensor& t : w) {
+    for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = static_cast<float>(i % 97) * 0.01f;
+  }
+  r->ex->load_weights(SafetensorsFile{w, {}}, "test");
+  const std::vector<NamedTensor> back = r->ex->weights();
+  for (size_t k = 0; k < w.size(); ++k) EXPECT_EQ(back[k].data, w[k].data) << w[k].name;
+}
+
+TEST(Executor, BatchZeroIsAUserError) {
+  const Graph g = make_model("lenet5");
+  ExecutorOptions o;
+  o.training = false;
+  o.batch = 0;
+  EXPECT_THROW({ Executor ex(g, o, nullptr); }, Error);
+}
+
+}  // namespace
+}  // namespace cnnmem
