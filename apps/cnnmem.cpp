@@ -5,6 +5,9 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -20,6 +23,42 @@
 namespace cnnmem {
 namespace {
 
+// CLI11's PositiveNumber/NonNegativeNumber print "not in range 0.000000 to 1797...368.000000",
+// call a word a value out of range, and let "nan" through; these say what to type instead.
+constexpr int64_t kMaxThreads = 1024;  // more only exhausts the OS and crashes libgomp
+
+CLI::Validator whole_number(int64_t lo, int64_t hi = INT64_MAX) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        const std::string want = hi == INT64_MAX ? "a whole number >= " + std::to_string(lo)
+                                                 : "a whole number from " + std::to_string(lo) +
+                                                       " to " + std::to_string(hi);
+        try {
+          size_t used = 0;
+          const long long v = std::stoll(s, &used);
+          if (used == s.size() && v >= lo && v <= hi) return "";
+        } catch (const std::logic_error&) {
+        }
+        return "use " + want + ", got \"" + s + "\"";
+      },
+      hi == INT64_MAX ? ">=" + std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi),
+      "whole_number");
+}
+
+CLI::Validator non_negative_real() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(s, &used);
+          if (used == s.size() && std::isfinite(v) && v >= 0) return "";
+        } catch (const std::logic_error&) {
+        }
+        return "use a finite number >= 0, got \"" + s + "\"";
+      },
+      ">=0", "non_negative_real");
+}
+
 struct CommonFlags {
   std::string model;
   int64_t batch = 64;
@@ -34,19 +73,18 @@ struct CommonFlags {
 
 void add_common(CLI::App* app, CommonFlags& f, bool train) {
   app->add_option("--model", f.model, "lenet5 | vgg-mini | vgg16")->required();
-  app->add_option("--batch", f.batch, "images per step")->check(CLI::PositiveNumber);
+  app->add_option("--batch", f.batch, "images per step")->check(whole_number(1));
   app->add_option("--optimizer", f.optimizer, "sgd | adam")->check(CLI::IsMember({"sgd", "adam"}));
   app->add_option("--lr", f.opt.lr, "learning rate (default: sgd 0.01, adam 0.001)")
-      ->check(CLI::NonNegativeNumber);
-  app->add_option("--momentum", f.opt.momentum, "SGD momentum")->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
+  app->add_option("--momentum", f.opt.momentum, "SGD momentum")->check(non_negative_real());
   app->add_flag("--nesterov", f.opt.nesterov, "SGD Nesterov momentum");
-  app->add_option("--weight-decay", f.opt.weight_decay, "L2 penalty")
-      ->check(CLI::NonNegativeNumber);
+  app->add_option("--weight-decay", f.opt.weight_decay, "L2 penalty")->check(non_negative_real());
   app->add_option("--betas", f.betas, "Adam betas, as B1,B2");
-  app->add_option("--eps", f.opt.eps, "Adam epsilon")->check(CLI::NonNegativeNumber);
+  app->add_option("--eps", f.opt.eps, "Adam epsilon")->check(non_negative_real());
   app->add_option("--checkpoint", f.checkpoint, "activation checkpointing policy: none");
   app->add_option("--threads", f.threads, "compute threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, kMaxThreads));
   app->add_flag("--json", f.json, "print one JSON object on stdout");
   (void)train;
 }
@@ -200,12 +238,12 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"fashion-mnist", "synthetic"}));
   train->add_option("--data-dir", data_dir, "directory of the gzip IDX files");
   auto* epochs = train->add_option("--epochs", t.epochs, "passes over the training set")
-                     ->check(CLI::PositiveNumber);
+                     ->check(whole_number(1));
   train->add_option("--max-steps", t.max_steps, "stop after this many steps")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1))
       ->excludes(epochs);
   train->add_option("--seed", seed, "seed for initialisation and shuffling")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0));
   train->add_flag("--no-shuffle", no_shuffle, "keep the data set's order");
   train->add_flag("--no-eval", no_eval, "skip the test-set pass");
   train->add_option("--init-weights", init_weights, "safetensors file with PyTorch names")
@@ -230,6 +268,10 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
+    // CLI11 calls "cnnmem trian" a missing subcommand; name the word the user typed instead.
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      what = "unknown command \"" + std::string(argv[1]) + "\": use train or cost";
+    }
     std::replace(what.begin(), what.end(), '\n', ' ');
     std::cerr << "cnnmem: error: " << what << " (see cnnmem --help)\n";
     return 1;

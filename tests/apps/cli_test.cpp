@@ -1,0 +1,704 @@
+// Tests for apps/cnnmem.cpp from the outside: the built `cnnmem` binary run as a child process.
+//
+// Checks the contract of DESIGN.md section 4: every bad flag value and every bad input file gives
+// exit status 1 and exactly one line on stderr ("cnnmem: error: ..." naming the flag, value or
+// file) with nothing on stdout; `--json` prints exactly one JSON object whose numbers are checked
+// (parameter counts, predicted == measured bytes, tag sums); training losses match PyTorch's
+// golden fixture step by step and are bitwise reproducible for a fixed seed and thread count.
+// Files the tests need (tiny IDX data sets, broken safetensors) are made in a per-process
+// temporary directory; nothing is copied from the system.
+// Not here: the library's own unit tests (tests/framework, tests/io, ...), speed.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "tests/apps/run_process.h"
+
+namespace cnnmem {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+using test::ProcessResult;
+
+const std::string kBinary = CNNMEM_BINARY;
+const fs::path kGoldenDir = fs::path(CNNMEM_SOURCE_DIR) / "tests/fixtures/golden";
+const fs::path kInitWeights = kGoldenDir / "lenet5_init.safetensors";
+const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
+const std::vector<std::string> kTags = {
+    "weight", "grad", "optimizer_state", "activation", "activation_grad", "workspace", "input"};
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string s = "cnnmem";
+  for (const std::string& a : args) s += " " + a;
+  return s;
+}
+
+ProcessResult run_cnnmem(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kBinary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run_process(argv);
+}
+
+// Exit 1, nothing on stdout, one line "cnnmem: error: ..." on stderr containing every word.
+void expect_user_error(const std::vector<std::string>& args,
+                       const std::vector<std::string>& words) {
+  SCOPED_TRACE(command_line(args));
+  const ProcessResult r = run_cnnmem(args);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.term_signal, 0) << "killed by signal " << r.term_signal << "; stderr: " << r.err;
+  EXPECT_EQ(r.exit_code, 1) << "stderr: " << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("cnnmem: error: "));
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
+  for (const std::string& w : words) EXPECT_THAT(r.err, HasSubstr(w));
+}
+
+// Exit 0, nothing on stderr, stdout exactly one JSON object.
+json run_json(const std::vector<std::string>& args) {
+  SCOPED_TRACE(command_line(args));
+  const ProcessResult r = run_cnnmem(args);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
+  EXPECT_EQ(r.err, "");
+  json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(j.is_object()) << "stdout is not one JSON object: " << r.out;
+  return j.is_object() ? j : json::object();
+}
+
+std::vector<double> losses_of(const json& j) {
+  std::vector<double> out;
+  if (j.contains("losses") && j["losses"].is_array()) {
+    for (const json& v : j["losses"]) out.push_back(v.is_number() ? v.get<double>() : NAN);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad flag values. Each case is a valid base command plus one bad flag; CliUsage.BaseCommands
+// checks that the bases alone succeed, so the error can only come from the flag.
+
+const std::vector<std::string> kTrainBase = {"train",     "--model",   "lenet5", "--data",
+                                             "synthetic", "--batch",   "2",      "--max-steps",
+                                             "1",         "--no-eval", "--json"};
+const std::vector<std::string> kCostBase = {"cost",  "--model", "lenet5", "--mode",
+                                            "train", "--batch", "2",      "--json"};
+
+struct BadFlag {
+  std::string name;                // test name suffix
+  std::vector<std::string> args;   // full argument list
+  std::vector<std::string> words;  // the error line must contain each
+};
+
+std::vector<std::string> with(const std::vector<std::string>& base,
+                              const std::vector<std::string>& extra) {
+  std::vector<std::string> out = base;
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+std::vector<BadFlag> bad_flags() {
+  // Flags both subcommands take, with the bad value and what the message must say.
+  struct Common {
+    std::string name;
+    std::vector<std::string> extra, words;
+  };
+  const std::vector<Common> common = {
+      {"batch_zero", {"--batch", "0"}, {"--batch", "\"0\"", ">= 1"}},
+      {"batch_negative", {"--batch", "-3"}, {"--batch", "\"-3\"", ">= 1"}},
+      {"batch_word", {"--batch", "abc"}, {"--batch", "\"abc\""}},
+      {"batch_fraction", {"--batch", "1.5"}, {"--batch", "\"1.5\""}},
+      {"optimizer_unknown", {"--optimizer", "rmsprop"}, {"--optimizer", "rmsprop", "sgd"}},
+      {"lr_negative", {"--lr", "-1"}, {"--lr", "\"-1\"", ">= 0"}},
+      {"lr_nan", {"--lr", "nan"}, {"--lr", "\"nan\""}},
+      {"momentum_negative", {"--momentum", "-1"}, {"--momentum", "\"-1\""}},
+      {"weight_decay_negative", {"--weight-decay", "-1"}, {"--weight-decay", "\"-1\""}},
+      {"betas_one_number", {"--optimizer", "adam", "--betas", "0.9"}, {"--betas", "\"0.9\""}},
+      {"betas_words", {"--optimizer", "adam", "--betas", "a,b"}, {"--betas", "\"a,b\""}},
+      {"betas_three", {"--optimizer", "adam", "--betas", "0.9,0.99,1"}, {"--betas"}},
+      {"betas_not_below_one", {"--optimizer", "adam", "--betas", "1.5,0.9"}, {"--betas", "[0, 1)"}},
+      {"eps_negative", {"--optimizer", "adam", "--eps", "-1"}, {"--eps", "\"-1\""}},
+      {"eps_infinite", {"--optimizer", "adam", "--eps", "inf"}, {"--eps", "\"inf\""}},
+      {"checkpoint_sqrt", {"--checkpoint", "sqrt"}, {"--checkpoint", "sqrt", "none"}},
+      {"threads_zero", {"--threads", "0"}, {"--threads", "\"0\""}},
+      // Used to crash (SIGSEGV inside libgomp when the OS refuses that many threads).
+      {"threads_absurd", {"--threads", "100000"}, {"--threads", "\"100000\"", "1024"}},
+      {"unknown_flag", {"--frobnicate"}, {"--frobnicate"}},
+  };
+  std::vector<BadFlag> cases;
+  for (const Common& c : common) {
+    cases.push_back({"train_" + c.name, with(kTrainBase, c.extra), c.words});
+    cases.push_back({"cost_" + c.name, with(kCostBase, c.extra), c.words});
+  }
+  const std::vector<BadFlag> own = {
+      {"train_model_unknown",
+       {"train", "--model", "resnet9", "--data", "synthetic", "--max-steps", "1"},
+       {"resnet9", "lenet5"}},
+      {"cost_model_unknown", {"cost", "--model", "resnet9"}, {"resnet9", "lenet5"}},
+      {"train_model_missing", {"train", "--data", "synthetic"}, {"--model"}},
+      {"train_data_unknown", with(kTrainBase, {"--data", "imagenet"}), {"--data", "imagenet"}},
+      {"train_epochs_zero",
+       {"train", "--model", "lenet5", "--data", "synthetic", "--epochs", "0"},
+       {"--epochs", "\"0\""}},
+      {"train_max_steps_zero", with(kTrainBase, {"--max-steps", "0"}), {"--max-steps", "\"0\""}},
+      {"train_epochs_and_max_steps", with(kTrainBase, {"--epochs", "1"}), {"--epochs"}},
+      {"train_seed_negative", with(kTrainBase, {"--seed", "-1"}), {"--seed", "\"-1\""}},
+      {"train_init_weights_missing",
+       with(kTrainBase, {"--init-weights", "/nonexistent/w.safetensors"}),
+       {"--init-weights", "/nonexistent/w.safetensors"}},
+      {"train_save_dir_missing",
+       with(kTrainBase, {"--save", "/nonexistent-dir/w.safetensors"}),
+       {"/nonexistent-dir/w.safetensors"}},
+      {"train_mode_is_cost_only", with(kTrainBase, {"--mode", "infer"}), {"--mode"}},
+      {"cost_mode_unknown", with(kCostBase, {"--mode", "serve"}), {"--mode", "serve"}},
+      {"cost_reuse_unknown", with(kCostBase, {"--reuse", "best-fit"}), {"--reuse", "best-fit"}},
+      {"no_subcommand", {}, {"subcommand"}},
+      {"unknown_subcommand", {"trian", "--model", "lenet5"}, {"\"trian\"", "train"}},
+  };
+  cases.insert(cases.end(), own.begin(), own.end());
+  return cases;
+}
+
+// gtest prints a failing parameter with this; the command line is what a reader needs.
+void PrintTo(const BadFlag& f, std::ostream* os) { *os << command_line(f.args); }
+
+class CliBadFlagTest : public ::testing::TestWithParam<BadFlag> {};
+
+TEST_P(CliBadFlagTest, ExitsOneWithOneLineNamingIt) {
+  expect_user_error(GetParam().args, GetParam().words);
+}
+
+INSTANTIATE_TEST_SUITE_P(CliFlags, CliBadFlagTest, ::testing::ValuesIn(bad_flags()),
+                         [](const ::testing::TestParamInfo<BadFlag>& param) {
+                           return param.param.name;
+                         });
+
+TEST(CliUsage, BaseCommandsOfTheBadFlagTableSucceed) {
+  const json t = run_json(kTrainBase);
+  EXPECT_EQ(losses_of(t).size(), 1u);
+  const json c = run_json(kCostBase);
+  EXPECT_EQ(c.value("model", ""), "lenet5");
+}
+
+TEST(CliUsage, HelpExitsZeroAndListsTheCommands) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"train", "--help"}, {"cost", "--help"}}) {
+    SCOPED_TRACE(command_line(args));
+    const ProcessResult r = run_cnnmem(args);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("--"));
+  }
+  const ProcessResult r = run_cnnmem({"--help"});
+  EXPECT_THAT(r.out, HasSubstr("train"));
+  EXPECT_THAT(r.out, HasSubstr("cost"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files made by the tests live in a per-process temporary directory.
+
+class CliFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cnnmem_cli_test." + std::to_string(getpid()) + "." +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+};
+
+std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims,
+                               const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out;
+  auto put_be32 = [&out](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+  };
+  put_be32(magic);
+  for (uint32_t d : dims) put_be32(d);
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(f), Z_OK);
+}
+
+void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(f.good()) << path;
+}
+
+std::vector<uint8_t> read_bytes(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+constexpr uint32_t kImagesMagic = 0x00000803, kLabelsMagic = 0x00000801;
+
+// A Fashion-MNIST-shaped data set of `count` random 28x28 images per split.
+void write_tiny_dataset(const fs::path& dir, uint32_t count) {
+  std::mt19937 rng(1);
+  for (const std::string split : {"train", "t10k"}) {
+    std::vector<uint8_t> pixels(count * 28 * 28), labels(count);
+    for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng() & 0xff);
+    for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() % 10);
+    write_gz(dir / (split + "-images-idx3-ubyte.gz"),
+             idx_bytes(kImagesMagic, {count, 28, 28}, pixels));
+    write_gz(dir / (split + "-labels-idx1-ubyte.gz"), idx_bytes(kLabelsMagic, {count}, labels));
+  }
+}
+
+std::vector<std::string> train_on_dir(const fs::path& dir) {
+  return {"train",      "--model",    "lenet5",  "--data", "fashion-mnist",
+          "--data-dir", dir.string(), "--batch", "8",      "--max-steps",
+          "2",          "--json"};
+}
+
+using CliData = CliFiles;
+
+TEST_F(CliData, EmptyDirectoryNamesTheDebianPackage) {
+  expect_user_error(train_on_dir(dir_), {"dataset-fashion-mnist", dir_.string()});
+}
+
+TEST_F(CliData, TinyDataSetTrainsAndEvaluates) {
+  write_tiny_dataset(dir_, 16);
+  const json j = run_json(train_on_dir(dir_));
+  EXPECT_EQ(j.value("steps", -1), 2);
+  EXPECT_EQ(j.value("data", ""), "fashion-mnist");
+  ASSERT_TRUE(j.contains("test_accuracy") && j["test_accuracy"].is_number()) << j.dump();
+  EXPECT_GE(j["test_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
+}
+
+TEST_F(CliData, TruncatedGzipStreamIsOneLineError) {
+  write_tiny_dataset(dir_, 16);
+  const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
+  fs::resize_file(images, fs::file_size(images) / 2);  // cut inside the deflate stream
+  expect_user_error(train_on_dir(dir_), {images.string()});
+}
+
+TEST_F(CliData, TruncatedIdxDataIsOneLineError) {
+  write_tiny_dataset(dir_, 16);
+  // A well-formed gzip whose header promises 16 images but holds 10.
+  const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
+  write_gz(images, idx_bytes(kImagesMagic, {16, 28, 28}, std::vector<uint8_t>(10 * 28 * 28, 7)));
+  expect_user_error(train_on_dir(dir_), {images.string(), "truncated"});
+}
+
+TEST_F(CliData, WrongMagicIsOneLineError) {
+  write_tiny_dataset(dir_, 16);
+  const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
+  write_gz(images, idx_bytes(0xdeadbeef, {16, 28, 28}, std::vector<uint8_t>(16 * 28 * 28, 7)));
+  expect_user_error(train_on_dir(dir_), {images.string(), "magic"});
+}
+
+TEST_F(CliData, LabelsFileInPlaceOfImagesIsOneLineError) {
+  write_tiny_dataset(dir_, 16);
+  const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
+  write_gz(images, idx_bytes(kLabelsMagic, {16}, std::vector<uint8_t>(16, 1)));
+  expect_user_error(train_on_dir(dir_), {images.string(), "magic"});
+}
+
+// --init-weights: each broken file is made from the committed PyTorch-initialised fixture.
+using CliInitWeights = CliFiles;
+
+std::vector<std::string> train_from(const fs::path& weights) {
+  return with(kTrainBase, {"--init-weights", weights.string()});
+}
+
+TEST_F(CliInitWeights, FixtureLoads) {
+  EXPECT_EQ(losses_of(run_json(train_from(kInitWeights))).size(), 1u);
+}
+
+TEST_F(CliInitWeights, RandomBytesAreOneLineError) {
+  std::mt19937 rng(3);
+  std::vector<uint8_t> bytes(4096);
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng() & 0xff);
+  const fs::path f = dir_ / "random.safetensors";
+  write_bytes(f, bytes);
+  expect_user_error(train_from(f), {f.string()});
+}
+
+TEST_F(CliInitWeights, TruncatedFileIsOneLineError) {
+  std::vector<uint8_t> bytes = read_bytes(kInitWeights);
+  ASSERT_GT(bytes.size(), 1000u);
+  bytes.resize(bytes.size() / 2);
+  const fs::path f = dir_ / "truncated.safetensors";
+  write_bytes(f, bytes);
+  expect_user_error(train_from(f), {f.string()});
+}
+
+TEST_F(CliInitWeights, WrongTensorNameIsOneLineError) {
+  SafetensorsFile file = read_safetensors(kInitWeights);
+  bool renamed = false;
+  for (NamedTensor& t : file.tensors) {
+    if (t.name == "fc3.bias") {
+      t.name = "fc3.biases";
+      renamed = true;
+    }
+  }
+  ASSERT_TRUE(renamed);
+  const fs::path f = dir_ / "renamed.safetensors";
+  write_safetensors(f, file.tensors);
+  expect_user_error(train_from(f), {f.string(), "fc3.bias"});
+}
+
+TEST_F(CliInitWeights, ExtraTensorIsOneLineError) {
+  SafetensorsFile file = read_safetensors(kInitWeights);
+  file.tensors.push_back({"fc4.weight", {2, 2}, {1, 2, 3, 4}});
+  const fs::path f = dir_ / "extra.safetensors";
+  write_safetensors(f, file.tensors);
+  expect_user_error(train_from(f), {f.string(), "fc4.weight"});
+}
+
+TEST_F(CliInitWeights, WrongShapeIsOneLineError) {
+  SafetensorsFile file = read_safetensors(kInitWeights);
+  bool reshaped = false;
+  for (NamedTensor& t : file.tensors) {
+    if (t.name == "conv1.weight") {
+      ASSERT_EQ(t.shape, (std::vector<int64_t>{6, 1, 5, 5}));
+      t.shape = {6, 1, 3, 3};
+      t.data.resize(6 * 9);
+      reshaped = true;
+    }
+  }
+  ASSERT_TRUE(reshaped);
+  const fs::path f = dir_ / "reshaped.safetensors";
+  write_safetensors(f, file.tensors);
+  expect_user_error(train_from(f), {f.string(), "conv1.weight", "6x1x5x5"});
+}
+
+TEST_F(CliInitWeights, DtypeF64IsOneLineError) {
+  // The same tensors stored as F64, laid out by hand (write_safetensors only writes F32).
+  const SafetensorsFile file = read_safetensors(kInitWeights);
+  json header = json::object();
+  std::vector<uint8_t> data;
+  for (const NamedTensor& t : file.tensors) {
+    const size_t begin = data.size();
+    for (float v : t.data) {
+      const double d = v;
+      uint8_t b[8];
+      std::memcpy(b, &d, 8);
+      data.insert(data.end(), b, b + 8);
+    }
+    header[t.name] = {{"dtype", "F64"}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');
+  std::vector<uint8_t> bytes(8);
+  const uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
+  bytes.insert(bytes.end(), h.begin(), h.end());
+  bytes.insert(bytes.end(), data.begin(), data.end());
+  const fs::path f = dir_ / "f64.safetensors";
+  write_bytes(f, bytes);
+  expect_user_error(train_from(f), {f.string(), "F64"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// cnnmem cost --json: checked numbers.
+
+void expect_tags_consistent(const json& part, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_TRUE(part.is_object()) << what << " missing";
+  ASSERT_TRUE(part.contains("by_tag") && part["by_tag"].is_object());
+  std::set<std::string> keys;
+  int64_t sum = 0;
+  for (const auto& [tag, bytes] : part["by_tag"].items()) {
+    keys.insert(tag);
+    EXPECT_GE(bytes.get<int64_t>(), 0) << tag;
+    sum += bytes.get<int64_t>();
+  }
+  EXPECT_EQ(keys, std::set<std::string>(kTags.begin(), kTags.end()));
+  EXPECT_EQ(sum, part.value("peak_bytes", int64_t{-1}));
+  EXPECT_GE(part.value("arena_bytes", int64_t{-1}), part.value("peak_bytes", int64_t{-1}));
+  EXPECT_GT(part.value("peak_bytes", int64_t{0}), 0);
+}
+
+int64_t tag_bytes(const json& j, const std::string& part, const std::string& tag) {
+  return j.contains(part) && j[part].contains("by_tag") ? j[part]["by_tag"].value(tag, int64_t{-1})
+                                                        : -1;
+}
+
+TEST(CliCost, LenetAdamMeasuredEqualsPredicted) {
+  const json j = run_json({"cost", "--model", "lenet5", "--mode", "train", "--batch", "4",
+                           "--optimizer", "adam", "--measure", "--json"});
+  EXPECT_EQ(j.value("params", int64_t{-1}), 61706);
+  EXPECT_EQ(j.value("mode", ""), "train");
+  EXPECT_EQ(j.value("model", ""), "lenet5");
+  EXPECT_EQ(j.value("optimizer", ""), "adam");
+  EXPECT_EQ(j.value("batch", -1), 4);
+  expect_tags_consistent(j["predicted"], "predicted");
+  expect_tags_consistent(j["measured"], "measured");
+  EXPECT_EQ(j["predicted"].value("peak_bytes", int64_t{-1}),
+            j["measured"].value("peak_bytes", int64_t{-2}));
+  for (const std::string& tag : kTags) {
+    EXPECT_EQ(tag_bytes(j, "predicted", tag), tag_bytes(j, "measured", tag)) << tag;
+  }
+  // Adam keeps m and v for every parameter: twice the gradient bytes.
+  EXPECT_GT(tag_bytes(j, "predicted", "grad"), 0);
+  EXPECT_EQ(tag_bytes(j, "predicted", "optimizer_state"), 2 * tag_bytes(j, "predicted", "grad"));
+  // Weights and grads are the same 61706 floats, each tensor padded to 64 bytes.
+  EXPECT_EQ(tag_bytes(j, "predicted", "weight"), tag_bytes(j, "predicted", "grad"));
+  EXPECT_GE(tag_bytes(j, "predicted", "weight"), 61706 * 4);
+}
+
+TEST(CliCost, SgdStateIsZeroPlainAndOneGradWithMomentum) {
+  const json plain = run_json({"cost", "--model", "lenet5", "--mode", "train", "--batch", "4",
+                               "--optimizer", "sgd", "--json"});
+  expect_tags_consistent(plain["predicted"], "plain sgd");
+  EXPECT_EQ(tag_bytes(plain, "predicted", "optimizer_state"), 0);
+  EXPECT_GT(tag_bytes(plain, "predicted", "grad"), 0);
+  EXPECT_FALSE(plain.contains("measured")) << "no --measure, yet measured is present";
+
+  const json momentum = run_json({"cost", "--model", "lenet5", "--mode", "train", "--batch", "4",
+                                  "--optimizer", "sgd", "--momentum", "0.9", "--json"});
+  EXPECT_EQ(tag_bytes(momentum, "predicted", "optimizer_state"),
+            tag_bytes(momentum, "predicted", "grad"));
+}
+
+TEST(CliCost, Vgg16ParamsMatchTorchvision) {
+  const json j = run_json({"cost", "--model", "vgg16", "--mode", "train", "--batch", "2",
+                           "--optimizer", "adam", "--json"});
+  EXPECT_EQ(j.value("params", int64_t{-1}), 138357544);
+  expect_tags_consistent(j["predicted"], "predicted");
+  EXPECT_EQ(tag_bytes(j, "predicted", "optimizer_state"), 2 * tag_bytes(j, "predicted", "grad"));
+}
+
+TEST(CliCost, InferHasNoGradOrOptimizerState) {
+  const json j = run_json(
+      {"cost", "--model", "lenet5", "--mode", "infer", "--batch", "4", "--measure", "--json"});
+  EXPECT_EQ(j.value("mode", ""), "infer");
+  EXPECT_EQ(j.value("params", int64_t{-1}), 61706);
+  expect_tags_consistent(j["predicted"], "predicted");
+  expect_tags_consistent(j["measured"], "measured");
+  for (const std::string part : {"predicted", "measured"}) {
+    EXPECT_EQ(tag_bytes(j, part, "grad"), 0) << part;
+    EXPECT_EQ(tag_bytes(j, part, "optimizer_state"), 0) << part;
+    EXPECT_EQ(tag_bytes(j, part, "activation_grad"), 0) << part;
+    EXPECT_GT(tag_bytes(j, part, "weight"), 0) << part;
+  }
+  EXPECT_EQ(j["predicted"].value("peak_bytes", int64_t{-1}),
+            j["measured"].value("peak_bytes", int64_t{-2}));
+}
+
+TEST(CliCost, NoReusePlanIsAtLeastTheGreedyPlan) {
+  const std::vector<std::string> base = {"cost",  "--model", "lenet5", "--mode",
+                                         "train", "--batch", "4",      "--json"};
+  const json greedy = run_json(with(base, {"--reuse", "greedy-by-size"}));
+  const json none = run_json(with(base, {"--reuse", "none"}));
+  EXPECT_EQ(none.value("reuse", ""), "none");
+  // Same live bytes at the peak; without reuse the arena holds every buffer side by side.
+  EXPECT_EQ(none["predicted"].value("peak_bytes", int64_t{-1}),
+            greedy["predicted"].value("peak_bytes", int64_t{-2}));
+  EXPECT_GT(none["predicted"].value("arena_bytes", int64_t{-1}),
+            greedy["predicted"].value("arena_bytes", int64_t{-2}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// cnnmem train --json
+
+TEST(CliTrain, SyntheticThreeStepsJson) {
+  const json j = run_json({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "3",
+                           "--batch", "8", "--json", "--no-eval"});
+  const std::vector<double> losses = losses_of(j);
+  ASSERT_EQ(losses.size(), 3u) << j.dump();
+  for (double l : losses) {
+    EXPECT_TRUE(std::isfinite(l));
+    EXPECT_GT(l, 0.0);
+  }
+  EXPECT_EQ(j.value("steps", -1), 3);
+  ASSERT_TRUE(j.contains("test_accuracy"));
+  EXPECT_TRUE(j["test_accuracy"].is_null());
+  EXPECT_EQ(j.value("mode", ""), "train");
+  EXPECT_EQ(j.value("params", int64_t{-1}), 61706);
+  expect_tags_consistent(j["predicted"], "predicted");
+  expect_tags_consistent(j["measured"], "measured");
+  EXPECT_EQ(j["predicted"].value("peak_bytes", int64_t{-1}),
+            j["measured"].value("peak_bytes", int64_t{-2}));
+}
+
+using CliTrainFiles = CliFiles;
+
+TEST_F(CliTrainFiles, SaveThenInitWeightsRoundTrips) {
+  const fs::path first = dir_ / "first.safetensors";
+  const json j = run_json({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "3",
+                           "--batch", "8", "--json", "--no-eval", "--save", first.string()});
+  ASSERT_TRUE(fs::exists(first));
+  const SafetensorsFile saved = read_safetensors(first);
+  EXPECT_EQ(saved.tensors.size(), 10u);
+  const NamedTensor* conv1 = find_tensor(saved, "conv1.weight");
+  ASSERT_NE(conv1, nullptr);
+  EXPECT_EQ(conv1->shape, (std::vector<int64_t>{6, 1, 5, 5}));
+  const NamedTensor* fc1 = find_tensor(saved, "fc1.weight");
+  ASSERT_NE(fc1, nullptr);
+  EXPECT_EQ(fc1->shape, (std::vector<int64_t>{120, 400}));
+  EXPECT_EQ(saved.metadata.count("model") ? saved.metadata.at("model") : "", "lenet5");
+
+  int64_t params = 0;
+  for (const NamedTensor& t : saved.tensors) params += static_cast<int64_t>(t.data.size());
+  EXPECT_EQ(params, 61706);
+
+  // Load them, take one step with lr 0 (an exact no-op for plain SGD), save again: the two files
+  // must hold the same values, which proves --init-weights loaded what --save wrote.
+  const fs::path second = dir_ / "second.safetensors";
+  const json k = run_json({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "1",
+                           "--batch", "8", "--json", "--no-eval", "--lr", "0", "--init-weights",
+                           first.string(), "--save", second.string()});
+  EXPECT_EQ(losses_of(k).size(), 1u);
+  const SafetensorsFile again = read_safetensors(second);
+  ASSERT_EQ(again.tensors.size(), saved.tensors.size());
+  for (const NamedTensor& t : saved.tensors) {
+    const NamedTensor* u = find_tensor(again, t.name);
+    ASSERT_NE(u, nullptr) << t.name;
+    EXPECT_EQ(u->shape, t.shape) << t.name;
+    EXPECT_EQ(u->data, t.data) << t.name;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden losses from PyTorch (scripts/make_golden.py): same initial weights, same batches.
+
+constexpr double kFirstRel = 1e-5, kAllRel = 1e-3, kAllAbs = 2e-5;
+
+json golden() {
+  std::ifstream f(kGoldenDir / "lenet5_losses.json");
+  return json::parse(f);
+}
+
+std::string number(const json& v) { return v.dump(); }  // shortest round-trip form
+
+TEST(CliGolden, ConfigsDifferByMoreThanTheTolerance) {
+  // Otherwise the golden test could not tell one optimizer configuration from another.
+  const json g = golden();
+  const json& configs = g["configs"];
+  ASSERT_GE(configs.size(), 2u);
+  for (size_t a = 0; a < configs.size(); ++a) {
+    for (size_t b = a + 1; b < configs.size(); ++b) {
+      double most = 0;
+      for (size_t s = 0; s < configs[a]["losses"].size(); ++s) {
+        most = std::max(most, std::abs(configs[a]["losses"][s].get<double>() -
+                                       configs[b]["losses"][s].get<double>()));
+      }
+      EXPECT_GT(most, 2 * kAllAbs) << configs[a]["name"] << " vs " << configs[b]["name"];
+    }
+  }
+}
+
+TEST(CliGolden, LenetLossesMatchPyTorch) {
+  if (!fs::exists(kFashionMnist / "train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << kFashionMnist << " is missing; apt-get install dataset-fashion-mnist";
+  }
+  const json g = golden();
+  ASSERT_EQ(g.value("model", ""), "lenet5");
+  const int batch = g.value("batch", 0);
+  const int steps = g.value("steps", 0);
+  ASSERT_GT(steps, 0);
+  ASSERT_FALSE(g["configs"].empty());
+  for (const json& c : g["configs"]) {
+    const std::string name = c.value("name", "?");
+    std::vector<std::string> args = {"train",
+                                     "--model",
+                                     "lenet5",
+                                     "--data",
+                                     "fashion-mnist",
+                                     "--no-shuffle",
+                                     "--init-weights",
+                                     (kGoldenDir / g.value("init_weights", "")).string(),
+                                     "--batch",
+                                     std::to_string(batch),
+                                     "--max-steps",
+                                     std::to_string(steps),
+                                     "--optimizer",
+                                     c.value("optimizer", ""),
+                                     "--lr",
+                                     number(c["lr"]),
+                                     "--json",
+                                     "--threads",
+                                     "1",
+                                     "--no-eval"};
+    if (c.contains("momentum")) args = with(args, {"--momentum", number(c["momentum"])});
+    if (c.value("nesterov", false)) args.push_back("--nesterov");
+    if (c.contains("weight_decay")) {
+      args = with(args, {"--weight-decay", number(c["weight_decay"])});
+    }
+    if (c.contains("betas")) {
+      args = with(args, {"--betas", number(c["betas"][0]) + "," + number(c["betas"][1])});
+    }
+    if (c.contains("eps")) args = with(args, {"--eps", number(c["eps"])});
+    SCOPED_TRACE(name + ": " + command_line(args));
+
+    const std::vector<double> got = losses_of(run_json(args));
+    const json& want = c["losses"];
+    ASSERT_EQ(want.size(), static_cast<size_t>(steps));
+    ASSERT_EQ(got.size(), want.size());
+    const double first = want[0].get<double>();
+    EXPECT_LE(std::abs(got[0] - first), kFirstRel * std::abs(first))
+        << "step 0: cnnmem " << got[0] << ", PyTorch " << first;
+    for (size_t s = 0; s < got.size(); ++s) {
+      const double w = want[s].get<double>();
+      EXPECT_LE(std::abs(got[s] - w), kAllRel * std::abs(w))
+          << "step " << s << ": cnnmem " << got[s] << ", PyTorch " << w;
+      EXPECT_LE(std::abs(got[s] - w), kAllAbs)
+          << "step " << s << ": cnnmem " << got[s] << ", PyTorch " << w;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism: same seed and thread count give bitwise identical losses.
+
+std::vector<double> synthetic_losses(const std::string& seed) {
+  return losses_of(
+      run_json({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "5", "--batch",
+                "16", "--threads", "2", "--seed", seed, "--json", "--no-eval"}));
+}
+
+TEST(CliDeterminism, SameSeedGivesBitwiseIdenticalLosses) {
+  const std::vector<double> a = synthetic_losses("7");
+  const std::vector<double> b = synthetic_losses("7");
+  ASSERT_EQ(a.size(), 5u);
+  // JSON numbers round-trip, so equal doubles mean equal float bits.
+  EXPECT_EQ(a, b);
+}
+
+TEST(CliDeterminism, DifferentSeedGivesDifferentLosses) {
+  const std::vector<double> a = synthetic_losses("7");
+  const std::vector<double> b = synthetic_losses("8");
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(b.size(), 5u);
+  EXPECT_NE(a, b);
+  EXPECT_NE(a[0], b[0]) << "the seed should change the initial weights, so the first loss";
+}
+
+}  // namespace
+}  // namespace cnnmem
