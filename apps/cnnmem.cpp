@@ -150,7 +150,7 @@ int run_train(CommonFlags& f, const std::string& data, const std::string& data_d
     t.on_step = [](int64_t step, int64_t epoch, float loss) {
       if ((step + 1) % 200 == 0) {
         std::fprintf(stderr, "  epoch %lld step %lld loss %.4f\n",
-                     static_cast<long long>(epoch + 1), static_cast<long long>(step + 1),
+                     static_cast<long long>(epoch) + 1, static_cast<long long>(step) + 1,
                      static_cast<double>(loss));
       }
     };

@@ -23,9 +23,10 @@ int64_t dims_product(const Dims& dims) {
 Graph::Graph(std::string name, Dims input_dims, int classes)
     : name_(std::move(name)), classes_(classes) {
   for (int64_t d : input_dims) {
-    if (d <= 0)
+    if (d <= 0) {
       throw Error("model " + name_ + ": input " + dims_str(input_dims) +
                   " has a zero or negative size");
+    }
   }
   Node input;
   input.dims = std::move(input_dims);

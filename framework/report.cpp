@@ -125,8 +125,9 @@ std::vector<std::string> explain_difference(const Graph& graph, const Executor& 
     why.push_back("activation gradients live at the peak (the textbook has none): +" +
                   format_bytes(act(Tag::kActivationGrad)));
   }
-  if (scratch > 0)
+  if (scratch > 0) {
     why.push_back("oneDNN scratchpad, shared by all primitives: +" + format_bytes(scratch));
+  }
   if (reorders > 0) {
     why.push_back("layout reorders and weight copies for backward (workspace): +" +
                   format_bytes(reorders));

@@ -39,7 +39,7 @@ BufferId StepBuilder::book_bytes(const std::string& name, Tag tag, int64_t bytes
 }
 
 void StepBuilder::add_op(std::string name, Phase phase, std::vector<DnnlCall> calls,
-                         CustomFn custom, std::vector<BufferId> extra_uses, double flops) {
+                         CustomFn custom, const std::vector<BufferId>& extra_uses, double flops) {
   Op op;
   op.name = std::move(name);
   op.phase = phase;

@@ -61,7 +61,7 @@ class StepBuilder {
 
   // Adds an op; its `uses` are the buffers of its calls plus `extra_uses`.
   void add_op(std::string name, Phase phase, std::vector<DnnlCall> calls, CustomFn custom = {},
-              std::vector<BufferId> extra_uses = {}, double flops = 0);
+              const std::vector<BufferId>& extra_uses = {}, double flops = 0);
 
   // Returns `have` if it is already in layout `want`; otherwise books `name` with `tag` and adds
   // an op that reorders into it.

@@ -294,6 +294,7 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
                        const std::map<std::string, std::string>& metadata) {
   // 1. Validate and order by name; nothing touches the disk until the header is complete.
   std::vector<const NamedTensor*> order;
+  order.reserve(tensors.size());
   for (const NamedTensor& t : tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(),
             [](const NamedTensor* a, const NamedTensor* b) { return a->name < b->name; });

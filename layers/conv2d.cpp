@@ -13,12 +13,15 @@ Conv2d::Conv2d(std::string name, Conv2dOptions options) : Layer(std::move(name))
     throw Error(p + "channels must be positive, got " + std::to_string(opt_.in_channels) + "->" +
                 std::to_string(opt_.out_channels));
   }
-  if (opt_.kernel <= 0)
+  if (opt_.kernel <= 0) {
     throw Error(p + "kernel must be positive, got " + std::to_string(opt_.kernel));
-  if (opt_.stride <= 0)
+  }
+  if (opt_.stride <= 0) {
     throw Error(p + "stride must be positive, got " + std::to_string(opt_.stride));
-  if (opt_.padding < 0)
+  }
+  if (opt_.padding < 0) {
     throw Error(p + "padding must be >= 0, got " + std::to_string(opt_.padding));
+  }
   if (opt_.dilation <= 0) {
     throw Error(p + "dilation must be positive, got " + std::to_string(opt_.dilation));
   }
@@ -86,9 +89,10 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   weight_ = b.param(name() + ".weight", params({})[0].shape, params({})[0].fan_in,
                     fwd_pd_->weights_desc());
   bias_.reset();
-  if (opt_.bias)
+  if (opt_.bias) {
     bias_ =
         b.param(name() + ".bias", {opt_.out_channels}, params({})[0].fan_in, fwd_pd_->bias_desc());
+  }
   const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
   std::vector<std::pair<int, TensorRef>> args = {
       {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};

@@ -12,10 +12,12 @@ Pool2d::Pool2d(std::string name, PoolKind kind, int64_t kernel, int64_t stride, 
       kernel_(kernel),
       stride_(stride == 0 ? kernel : stride),
       padding_(padding) {
-  if (kernel_ <= 0)
+  if (kernel_ <= 0) {
     throw Error(error_prefix() + "kernel must be positive, got " + std::to_string(kernel));
-  if (stride_ <= 0)
+  }
+  if (stride_ <= 0) {
     throw Error(error_prefix() + "stride must be positive, got " + std::to_string(stride));
+  }
   if (padding_ < 0 || 2 * padding_ > kernel_) {
     throw Error(error_prefix() + "padding must be between 0 and half the kernel, got " +
                 std::to_string(padding));

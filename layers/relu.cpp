@@ -23,7 +23,7 @@ TensorRef Relu::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
                    : b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
   b.add_op(name() + ".forward", Phase::kForward,
            {b.call<dnnl::eltwise_forward>(*fwd_pd_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst_}})},
-           {}, {}, static_cast<double>(src.md.get_size() / sizeof(float)));
+           {}, {}, static_cast<double>(src.md.get_size()) / sizeof(float));
   if (b.training()) b.mark_saved(dst_.buffer);
   return dst_;
 }
@@ -43,7 +43,7 @@ std::vector<TensorRef> Relu::plan_backward(StepBuilder& b, const TensorRef& diff
   b.add_op(name() + ".backward", Phase::kBackward,
            {b.call<dnnl::eltwise_backward>(
                pd, {{DNNL_ARG_DST, dst_}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_SRC, diff_src}})},
-           {}, {}, static_cast<double>(dst_.md.get_size() / sizeof(float)));
+           {}, {}, static_cast<double>(dst_.md.get_size()) / sizeof(float));
   return {diff_src};
 }
 

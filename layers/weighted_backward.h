@@ -57,8 +57,9 @@ TensorRef plan_weighted_backward(StepBuilder& b, const std::string& name,
   calls.push_back(b.call<BwdWeights>(weights_pd, std::move(args)));
   b.add_op(name + ".backward", Phase::kBackward, std::move(calls), {}, {},
            data_pd != nullptr ? 2 * flops : flops);
-  if (dw.buffer != weight.grad)
+  if (dw.buffer != weight.grad) {
     b.add_reorder(name + ".diff_weights.reorder", dw, grad_w, Phase::kBackward);
+  }
   if (bias != nullptr && db.buffer != bias->grad) {
     b.add_reorder(name + ".diff_bias.reorder", db, TensorRef{bias->grad, bias->md},
                   Phase::kBackward);

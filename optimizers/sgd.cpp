@@ -8,8 +8,9 @@ namespace cnnmem {
 
 Sgd::Sgd(const OptimizerConfig& config) : cfg_(config) {
   if (cfg_.lr < 0) cfg_.lr = 0.01;
-  if (cfg_.momentum < 0)
+  if (cfg_.momentum < 0) {
     throw Error("sgd: --momentum must be >= 0, got " + std::to_string(cfg_.momentum));
+  }
   if (cfg_.dampening < 0 || cfg_.dampening > 1) {
     throw Error("sgd: --dampening must be in [0, 1], got " + std::to_string(cfg_.dampening));
   }
