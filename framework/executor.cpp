@@ -101,7 +101,11 @@ void Executor::plan(const Graph& graph) {
     b.set_readers(values[i].buffer, readers);
   }
   logits_ = values.back();
-  CNNMEM_CHECK_MSG(logits_.md.dims().size() == 2, "the last layer must produce (N, classes)");
+  if (logits_.md.dims().size() != 2 || logits_.md.dims()[1] != graph.classes()) {
+    throw Error("model " + graph.name() + ": the last layer produces " +
+                dims_str(nodes.back().dims) + " per image, the model has " +
+                std::to_string(graph.classes()) + " classes: end with a layer of that width");
+  }
 
   loss_ = std::make_unique<SoftmaxCrossEntropy>();
   loss_->plan_forward(b, logits_, labels_, result_);

@@ -1,0 +1,343 @@
+// Shared harness of the layer tests: a small network description (`Net`) that builds both a
+// cnnmem Graph and a double-precision reference of the same network (the naive loops of
+// tests/layers/layer_reference.h), and checks the real code path (Executor plan, bind,
+// load_weights, run_forward / run_step) against the reference:
+//   check_forward:   the last layer's output and the loss, in inference and in training;
+//   check_gradients: every parameter gradient against central finite differences of the
+//                    reference loss (softmax cross-entropy, mean over the batch).
+// Layers without parameters are checked through the parameters of the layers around them.
+//
+// Usage:
+//   Net net({3, 7, 6});
+//   net.conv("conv", conv_options(3, 5, 3)).relu("relu").flatten("flat");
+//   check_forward(net, /*batch=*/2, /*seed=*/1);
+//
+// Not here: the cases themselves (each layer's *_test.cpp has its own case builder), and any
+// test-only hook in the library.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "framework/error.h"
+#include "framework/executor.h"
+#include "framework/graph.h"
+#include "io/safetensors.h"
+#include "layers/conv2d.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
+#include "layers/pool2d.h"
+#include "layers/relu.h"
+#include "optimizers/optimizer.h"
+#include "tests/layers/layer_reference.h"
+
+namespace cnnmem::layer_test {
+
+inline Conv2dOptions conv_options(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
+                                  int64_t padding = 0, int64_t dilation = 1, bool bias = true) {
+  Conv2dOptions o;
+  o.in_channels = in;
+  o.out_channels = out;
+  o.kernel = kernel;
+  o.stride = stride;
+  o.padding = padding;
+  o.dilation = dilation;
+  o.bias = bias;
+  return o;
+}
+
+struct Batch {
+  int64_t n = 0;
+  std::vector<float> images;    // (N, C, H, W)
+  std::vector<int32_t> labels;  // N values in [0, classes)
+};
+
+// ---- The network description ----------------------------------------------------------------
+
+class Net {
+ public:
+  explicit Net(Dims input) : input_(std::move(input)) {}
+
+  Net& conv(std::string name, Conv2dOptions o) {
+    Spec s{Kind::kConv, std::move(name)};
+    s.conv = o;
+    return push(std::move(s));
+  }
+  Net& linear(std::string name, int64_t in, int64_t out, bool bias = true) {
+    Spec s{Kind::kLinear, std::move(name)};
+    s.in = in;
+    s.out = out;
+    s.bias = bias;
+    return push(std::move(s));
+  }
+  Net& relu(std::string name) { return push({Kind::kRelu, std::move(name)}); }
+  Net& pool(std::string name, PoolKind kind, int64_t kernel, int64_t stride = 0,
+            int64_t padding = 0) {
+    Spec s{kind == PoolKind::kMax ? Kind::kMaxPool : Kind::kAvgPool, std::move(name)};
+    s.kernel = kernel;
+    s.stride = stride;
+    s.padding = padding;
+    return push(std::move(s));
+  }
+  Net& flatten(std::string name) { return push({Kind::kFlatten, std::move(name)}); }
+
+  const Dims& input_dims() const { return input_; }
+  // Width K of the (N, K) output, as the Graph infers it.
+  int64_t classes() const {
+    const Graph g = build(1);
+    return dims_product(g.nodes().back().dims);
+  }
+  Graph graph() const { return build(static_cast<int>(classes())); }
+
+  // Seeded parameters in U(-1, 1) / sqrt(fan_in), PyTorch names and shapes.
+  std::vector<NamedTensor> random_params(std::mt19937& rng) const {
+    std::vector<NamedTensor> out;
+    const auto add = [&](const std::string& name, Dims shape, int64_t fan_in) {
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));
+      NamedTensor t{name, shape, std::vector<float>(static_cast<size_t>(dims_product(shape)))};
+      for (float& v : t.data) v = u(rng) * scale;
+      out.push_back(std::move(t));
+    };
+    for (const Spec& s : layers_) {
+      if (s.kind == Kind::kConv) {
+        const Conv2dOptions& o = s.conv;
+        const int64_t fan_in = o.in_channels * o.kernel * o.kernel;
+        add(s.name + ".weight", {o.out_channels, o.in_channels, o.kernel, o.kernel}, fan_in);
+        if (o.bias) add(s.name + ".bias", {o.out_channels}, fan_in);
+      } else if (s.kind == Kind::kLinear) {
+        add(s.name + ".weight", {s.out, s.in}, s.in);
+        if (s.bias) add(s.name + ".bias", {s.out}, s.in);
+      }
+    }
+    return out;
+  }
+
+  // Seeded images in U(-1, 1) and labels in [0, classes).
+  Batch random_batch(std::mt19937& rng, int64_t n) const {
+    Batch b{n, std::vector<float>(static_cast<size_t>(n * dims_product(input_))),
+            std::vector<int32_t>(static_cast<size_t>(n))};
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : b.images) v = u(rng);
+    std::uniform_int_distribution<int32_t> label(0, static_cast<int32_t>(classes() - 1));
+    for (int32_t& y : b.labels) y = label(rng);
+    return b;
+  }
+
+  // The whole network in double; returns the last layer's output.
+  RefTensor forward(const RefParams& p, const Batch& batch) const {
+    RefTensor x{batch.n, input_, std::vector<double>(batch.images.begin(), batch.images.end())};
+    const auto bias = [&](const std::string& name, bool on) {
+      return on ? &p.at(name + ".bias") : nullptr;
+    };
+    for (const Spec& s : layers_) {
+      switch (s.kind) {
+        case Kind::kConv:
+          x = ref_conv2d(x, s.conv, p.at(s.name + ".weight"), bias(s.name, s.conv.bias));
+          break;
+        case Kind::kLinear:
+          x = ref_linear(x, s.out, p.at(s.name + ".weight"), bias(s.name, s.bias));
+          break;
+        case Kind::kRelu:
+          x = ref_relu(std::move(x));
+          break;
+        case Kind::kMaxPool:
+        case Kind::kAvgPool:
+          x = ref_pool2d(x, s.kind == Kind::kMaxPool ? PoolKind::kMax : PoolKind::kAvg, s.kernel,
+                         s.stride == 0 ? s.kernel : s.stride, s.padding);
+          break;
+        case Kind::kFlatten:
+          x.dims = {dims_product(x.dims)};
+          break;
+      }
+    }
+    return x;
+  }
+  double loss(const RefParams& p, const Batch& batch) const {
+    return ref_softmax_cross_entropy(forward(p, batch), batch.labels);
+  }
+
+ private:
+  enum class Kind { kConv, kLinear, kRelu, kMaxPool, kAvgPool, kFlatten };
+  struct Spec {
+    Spec(Kind k, std::string n) : kind(k), name(std::move(n)) {}
+    Kind kind;
+    std::string name;
+    Conv2dOptions conv;
+    int64_t in = 0, out = 0;
+    bool bias = true;
+    int64_t kernel = 0, stride = 0, padding = 0;
+  };
+  Net& push(Spec s) {
+    layers_.push_back(std::move(s));
+    return *this;
+  }
+  Graph build(int classes) const {
+    Graph g("test", input_, classes);
+    for (const Spec& s : layers_) {
+      switch (s.kind) {
+        case Kind::kConv:
+          g.add(std::make_unique<Conv2d>(s.name, s.conv));
+          break;
+        case Kind::kLinear:
+          g.add(std::make_unique<Linear>(s.name, s.in, s.out, s.bias));
+          break;
+        case Kind::kRelu:
+          g.add(std::make_unique<Relu>(s.name));
+          break;
+        case Kind::kMaxPool:
+        case Kind::kAvgPool:
+          g.add(std::make_unique<Pool2d>(s.name,
+                                         s.kind == Kind::kMaxPool ? PoolKind::kMax : PoolKind::kAvg,
+                                         s.kernel, s.stride, s.padding));
+          break;
+        case Kind::kFlatten:
+          g.add(std::make_unique<Flatten>(s.name));
+          break;
+      }
+    }
+    return g;
+  }
+
+  Dims input_;
+  std::vector<Spec> layers_;
+};
+
+inline RefParams to_double(const std::vector<NamedTensor>& params) {
+  RefParams p;
+  for (const NamedTensor& t : params) p[t.name] = std::vector<double>(t.data.begin(), t.data.end());
+  return p;
+}
+
+// ---- Running the real code path -------------------------------------------------------------
+
+struct ExecutorRun {
+  std::vector<float> output;  // (N, K) logits after run_forward
+  float forward_loss = 0;
+  std::vector<NamedTensor> gradients;  // after run_step (training only)
+  float step_loss = 0;
+};
+
+// Plans, binds, loads `params`, runs forward; in training also one step of SGD with lr 0, so
+// the weights do not move and the gradients belong to `params`.
+inline ExecutorRun run_executor(const Net& net, const Batch& batch,
+                                const std::vector<NamedTensor>& params, bool training) {
+  const Graph g = net.graph();
+  OptimizerConfig cfg;
+  cfg.name = "sgd";
+  cfg.lr = 0;
+  const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
+  ExecutorOptions o;
+  o.training = training;
+  o.batch = batch.n;
+  Executor ex(g, o, training ? opt.get() : nullptr);
+  ex.bind();
+  ex.load_weights(SafetensorsFile{params, {}}, "test");
+  std::copy(batch.images.begin(), batch.images.end(), ex.staging_images());
+  std::copy(batch.labels.begin(), batch.labels.end(), ex.staging_labels());
+  ExecutorRun r;
+  ex.run_forward();
+  r.output.assign(ex.logits(), ex.logits() + batch.n * g.classes());
+  r.forward_loss = ex.loss();
+  if (training) {
+    ex.run_step();
+    r.gradients = ex.gradients();
+    r.step_loss = ex.loss();
+  }
+  return r;
+}
+
+// Expects max |got - want| <= rtol * max |want|; `want` must not be all zeros.
+inline void expect_close(const std::vector<float>& got, const std::vector<double>& want,
+                         double rtol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double scale = 0, worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    scale = std::max(scale, std::abs(want[i]));
+    const double err = std::abs(static_cast<double>(got[i]) - want[i]);
+    if (err > worst || std::isnan(err)) worst = err, at = i;
+  }
+  ASSERT_GT(scale, 0.0) << what << ": the reference is all zeros; the case checks nothing";
+  EXPECT_LE(worst, rtol * scale) << what << ": element " << at << " is " << got[at]
+                                 << ", reference " << want[at] << " (max |reference| " << scale
+                                 << ")";
+}
+
+// Forward output and loss against the double reference, in inference and in training.
+inline void check_forward(const Net& net, int64_t batch, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const std::vector<NamedTensor> params = net.random_params(rng);
+  const Batch b = net.random_batch(rng, batch);
+  const RefTensor want = net.forward(to_double(params), b);
+  const double want_loss = ref_softmax_cross_entropy(want, b.labels);
+  for (bool training : {false, true}) {
+    SCOPED_TRACE(training ? "training" : "inference");
+    const ExecutorRun run = run_executor(net, b, params, training);
+    expect_close(run.output, want.v, 1e-4, "output");
+    EXPECT_NEAR(run.forward_loss, want_loss, 1e-4 * std::max(1.0, std::abs(want_loss)));
+  }
+}
+
+// Every parameter gradient of one training step against central finite differences of the
+// double reference loss. Tensors larger than `max_checked` are checked at that many evenly
+// spaced elements (first and last included).
+inline void check_gradients(const Net& net, int64_t batch, uint32_t seed,
+                            int64_t max_checked = 48) {
+  // Small, so that a perturbation rarely crosses a ReLU kink or swaps a max-pool winner.
+  constexpr double kEps = 1e-6;
+  std::mt19937 rng(seed);
+  const std::vector<NamedTensor> params = net.random_params(rng);
+  const Batch b = net.random_batch(rng, batch);
+  RefParams ref = to_double(params);
+  const ExecutorRun run = run_executor(net, b, params, true);
+  const double want_loss = net.loss(ref, b);
+  EXPECT_NEAR(run.step_loss, want_loss, 1e-4 * std::max(1.0, std::abs(want_loss)));
+  ASSERT_EQ(run.gradients.size(), params.size());
+  for (size_t t = 0; t < params.size(); ++t) {
+    const NamedTensor& grad = run.gradients[t];
+    SCOPED_TRACE(grad.name);
+    ASSERT_TRUE(ref.count(grad.name)) << "unexpected gradient " << grad.name;
+    std::vector<double>& w = ref[grad.name];
+    ASSERT_EQ(grad.data.size(), w.size());
+    const auto size = static_cast<int64_t>(w.size());
+    const int64_t checked = std::min(size, max_checked);
+    std::vector<float> got;
+    std::vector<double> want;
+    for (int64_t i = 0; i < checked; ++i) {
+      const auto at = static_cast<size_t>(checked == 1 ? 0 : i * (size - 1) / (checked - 1));
+      const double saved = w[at];
+      w[at] = saved + kEps;
+      const double up = net.loss(ref, b);
+      w[at] = saved - kEps;
+      const double down = net.loss(ref, b);
+      w[at] = saved;
+      want.push_back((up - down) / (2 * kEps));
+      got.push_back(grad.data[at]);
+    }
+    expect_close(got, want, 1e-3, "gradient of " + grad.name);
+  }
+}
+
+// Expects `f` to throw cnnmem::Error with a one-line message containing every one of `words`.
+inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& words) {
+  try {
+    f();
+    ADD_FAILURE() << "expected cnnmem::Error, nothing was thrown";
+  } catch (const Error& e) {
+    for (const std::string& word : words) EXPECT_THAT(e.what(), ::testing::HasSubstr(word));
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace cnnmem::layer_test
