@@ -95,7 +95,7 @@ struct InPlacePlan {
   bool relu1 = false, relu2 = false, relu1_dst = false, relu2_dst = false;
 };
 InPlacePlan plan_relus(bool conv_first, bool training) {
-  Graph g("t", {3, 6, 6}, 4 * 36);
+  Graph g("t", {3, 6, 6}, conv_first ? 4 * 36 : 3 * 36);
   if (conv_first) g.add(std::make_unique<Conv2d>("conv", conv_options(3, 4, 3, 1, 1)));
   auto r1 = std::make_unique<Relu>("relu1");
   auto r2 = std::make_unique<Relu>("relu2");
