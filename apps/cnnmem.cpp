@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -128,6 +129,14 @@ void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; 
 int run_train(CommonFlags& f, const std::string& data, const std::string& data_dir, TrainOptions& t,
               const std::string& init_weights, const std::string& save) {
   apply_common(f);
+  if (!save.empty()) {
+    // Refuse now rather than after hours of training.
+    const std::filesystem::path dir = std::filesystem::absolute(save).parent_path();
+    if (!std::filesystem::is_directory(dir)) {
+      throw Error("--save " + save + ": directory " + dir.string() +
+                  " does not exist; create it or choose another path");
+    }
+  }
   Graph graph = make_model(f.model);
   auto optimizer = make_optimizer(f.opt);
   const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);

@@ -122,6 +122,20 @@ TEST(PredictedEqualsMeasuredVgg16, TrainAdamBatch1) {
   expect_same(r->ex->predicted(), r->ex->measured());
 }
 
+TEST(PredictedEqualsMeasuredVgg16, TrainSgdMomentumBatch1) {
+  const Graph g = make_model("vgg16");
+  auto r = prepare(g, true, 1, config("sgd", 0.9));
+  r->ex->run_step();
+  expect_same(r->ex->predicted(), r->ex->measured());
+}
+
+TEST(PredictedEqualsMeasuredVgg16, InferBatch1) {
+  const Graph g = make_model("vgg16");
+  auto r = prepare(g, false, 1, {});
+  r->ex->run_step();
+  expect_same(r->ex->predicted(), r->ex->measured());
+}
+
 TEST(Executor, EveryPrimitiveIsJit) {
   for (const std::string& model : model_names()) {
     const Graph g = make_model(model);
