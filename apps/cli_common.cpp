@@ -1,0 +1,124 @@
+#include "apps/cli_common.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include "framework/batch_pipeline.h"
+#include "framework/error.h"
+#include "framework/trainer.h"
+
+namespace cnnmem {
+
+// CLI11's PositiveNumber/NonNegativeNumber print "not in range 0.000000 to 1797...368.000000",
+// call a word a value out of range, and let "nan" through; these say what to type instead.
+
+CLI::Validator whole_number(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        const std::string want = hi == INT64_MAX ? "a whole number >= " + std::to_string(lo)
+                                                 : "a whole number from " + std::to_string(lo) +
+                                                       " to " + std::to_string(hi);
+        try {
+          size_t used = 0;
+          const long long v = std::stoll(s, &used);
+          if (used == s.size() && v >= lo && v <= hi) return "";
+        } catch (const std::logic_error&) {
+        }
+        return "use " + want + ", got \"" + s + "\"";
+      },
+      hi == INT64_MAX ? ">=" + std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi),
+      "whole_number");
+}
+
+CLI::Validator non_negative_real() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(s, &used);
+          if (used == s.size() && std::isfinite(v) && v >= 0) return "";
+        } catch (const std::logic_error&) {
+        }
+        return "use a finite number >= 0, got \"" + s + "\"";
+      },
+      ">=0", "non_negative_real");
+}
+
+void add_common(CLI::App* app, CommonFlags& f) {
+  app->add_option("--model", f.model, "lenet5 | vgg-mini | vgg16")->required();
+  app->add_option("--batch", f.batch, "images per step")->check(whole_number(1));
+  app->add_option("--optimizer", f.optimizer, "sgd | adam")->check(CLI::IsMember({"sgd", "adam"}));
+  app->add_option("--lr", f.opt.lr, "learning rate (default: sgd 0.01, adam 0.001)")
+      ->check(non_negative_real());
+  app->add_option("--momentum", f.opt.momentum, "SGD momentum")->check(non_negative_real());
+  app->add_flag("--nesterov", f.opt.nesterov, "SGD Nesterov momentum");
+  app->add_option("--weight-decay", f.opt.weight_decay, "L2 penalty")->check(non_negative_real());
+  app->add_option("--betas", f.betas, "Adam betas, as B1,B2");
+  app->add_option("--eps", f.opt.eps, "Adam epsilon")->check(non_negative_real());
+  app->add_option("--checkpoint", f.checkpoint, "activation checkpointing policy: none");
+  app->add_option("--threads", f.threads, "compute threads (default: all cores)")
+      ->check(whole_number(1, kMaxThreads));
+  app->add_flag("--json", f.json, "print one JSON object on stdout");
+}
+
+void apply_common(CommonFlags& f) {
+  f.opt.name = f.optimizer;
+  const auto comma = f.betas.find(',');
+  try {
+    if (comma == std::string::npos) throw std::invalid_argument("no comma");
+    size_t used1 = 0, used2 = 0;
+    f.opt.beta1 = std::stod(f.betas.substr(0, comma), &used1);
+    f.opt.beta2 = std::stod(f.betas.substr(comma + 1), &used2);
+    if (used1 != comma || used2 != f.betas.size() - comma - 1) throw std::invalid_argument("junk");
+  } catch (const std::logic_error&) {
+    throw Error("--betas must be two numbers like 0.9,0.999, got \"" + f.betas + "\"");
+  }
+  if (f.checkpoint != "none") {
+    throw Error("--checkpoint " + f.checkpoint +
+                ": only \"none\" is available in this version (checkpointing is planned)");
+  }
+  if (f.reuse != "greedy-by-size" && f.reuse != "none") {
+    throw Error("--reuse " + f.reuse + ": use none or greedy-by-size");
+  }
+  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+}
+
+ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex) {
+  ReportHeader h;
+  h.model = f.model;
+  h.mode = mode;
+  h.optimizer = mode == "train" ? f.optimizer : "none";
+  h.checkpoint = f.checkpoint;
+  h.reuse = f.reuse;
+  h.batch = f.batch;
+  h.params = ex.param_count();
+  return h;
+}
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+OutsideArena measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch) {
+  OutsideArena outside;
+  const int64_t heap0 = heap_in_use_bytes();
+  ex.bind();
+  ex.init_weights(1);
+  outside.heap_setup_bytes = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
+  const TrainData data = load_train_data("synthetic", "", graph, batch, 1);
+  BatchPipeline pipeline(ex, data.train(), batch);
+  std::vector<int64_t> order(static_cast<size_t>(data.train().count));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  pipeline.start_epoch(order, true);
+  ex.set_batch_source(&pipeline);
+  ex.run_step();  // warm-up
+  const int64_t before = heap_in_use_bytes();
+  ex.run_step();
+  outside.heap_growth_bytes = heap_in_use_bytes() - before;
+  ex.set_batch_source(nullptr);
+  outside.rss_peak_bytes = rss_peak_bytes();
+  return outside;
+}
+
+}  // namespace cnnmem

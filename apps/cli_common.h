@@ -1,0 +1,56 @@
+// Shared pieces of the command line: flag validators with one-line messages, the flags every
+// command takes (model, batch, optimizer, threads, JSON), and the commands' registry.
+// Not here: any computation (the library does it).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "framework/executor.h"
+#include "framework/process_memory.h"
+#include "framework/report.h"
+#include "optimizers/optimizer.h"
+
+namespace cnnmem {
+
+constexpr int64_t kMaxThreads = 1024;  // more only exhausts the OS and crashes libgomp
+
+CLI::Validator whole_number(int64_t lo, int64_t hi = INT64_MAX);
+CLI::Validator non_negative_real();
+
+struct CommonFlags {
+  std::string model;
+  int64_t batch = 64;
+  std::string optimizer = "sgd";
+  OptimizerConfig opt;
+  std::string betas = "0.9,0.999";
+  std::string checkpoint = "none";
+  std::string reuse = "greedy-by-size";
+  int threads = 0;
+  bool json = false;
+};
+
+// Adds --model, --batch, the optimizer's flags, --checkpoint, --threads and --json.
+void add_common(CLI::App* app, CommonFlags& f);
+// Validates what CLI11 cannot (betas, policies) and sets the thread count.
+void apply_common(CommonFlags& f);
+ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
+void print_json(const nlohmann::json& j);
+
+// Binds `ex`, fills it with seeded weights and synthetic batches, runs a warm-up step and a
+// measured one; returns what the process used outside the arena.
+OutsideArena measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch);
+
+// A subcommand: its CLI11 node and what runs when it was chosen.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& app);
+Command add_cost_command(CLI::App& app);
+
+}  // namespace cnnmem

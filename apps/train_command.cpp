@@ -1,0 +1,124 @@
+// cnnmem train: train a model on Fashion-MNIST or synthetic data and print the memory report.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "apps/cli_common.h"
+#include "framework/error.h"
+#include "framework/trainer.h"
+#include "io/safetensors.h"
+#include "models/zoo.h"
+
+namespace cnnmem {
+namespace {
+
+struct TrainFlags {
+  CommonFlags common;
+  std::string data = "fashion-mnist", data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string init_weights, save;
+  TrainOptions t;
+  bool no_shuffle = false, no_eval = false;
+  int64_t seed = 1;
+};
+
+int run_train(TrainFlags& flags) {
+  CommonFlags& f = flags.common;
+  TrainOptions& t = flags.t;
+  t.seed = static_cast<uint64_t>(flags.seed);
+  t.shuffle = !flags.no_shuffle;
+  t.eval = !flags.no_eval;
+  const std::string& data = flags.data;
+  const std::string& data_dir = flags.data_dir;
+  const std::string& init_weights = flags.init_weights;
+  const std::string& save = flags.save;
+  apply_common(f);
+  if (!save.empty()) {
+    // Refuse now rather than after hours of training.
+    const std::filesystem::path dir = std::filesystem::absolute(save).parent_path();
+    if (!std::filesystem::is_directory(dir)) {
+      throw Error("--save " + save + ": directory " + dir.string() +
+                  " does not exist; create it or choose another path");
+    }
+  }
+  Graph graph = make_model(f.model);
+  auto optimizer = make_optimizer(f.opt);
+  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
+  ExecutorOptions eo;
+  eo.training = true;
+  eo.batch = f.batch;
+  eo.strategy = parse_strategy(f.reuse);
+  Executor ex(graph, eo, optimizer.get());
+  const int64_t heap0 = heap_in_use_bytes();
+  ex.bind();
+  if (!init_weights.empty()) {
+    ex.load_weights(read_safetensors(init_weights), init_weights);
+  } else {
+    ex.init_weights(t.seed);
+  }
+  const int64_t heap_setup = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
+  if (!f.json) {
+    std::cerr << "training " << f.model << " on " << data << ": " << optimizer->describe()
+              << ", batch " << f.batch << ", " << omp_get_max_threads() << " threads\n";
+    t.on_step = [](int64_t step, int64_t epoch, float loss) {
+      if ((step + 1) % 200 == 0) {
+        std::fprintf(stderr, "  epoch %lld step %lld loss %.4f\n",
+                     static_cast<long long>(epoch) + 1, static_cast<long long>(step) + 1,
+                     static_cast<double>(loss));
+      }
+    };
+  }
+  TrainResult r = train(ex, train_data, t);
+  r.outside.heap_setup_bytes = heap_setup;
+  if (!save.empty()) write_safetensors(save, ex.weights(), {{"format", "pt"}, {"model", f.model}});
+  const ReportHeader h = header(f, "train", ex);
+  const Textbook tb = textbook_estimate(graph, true, f.batch, optimizer->state_bytes_per_element());
+  if (f.json) {
+    nlohmann::json j = memory_json(h, ex, tb, true, r.outside);
+    j["test_accuracy"] =
+        r.test_accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.test_accuracy);
+    j["images_per_sec"] = r.images_per_sec;
+    j["epochs"] = r.epochs;
+    j["steps"] = r.steps;
+    j["losses"] = r.losses;
+    j["data"] = data;
+    j["threads"] = omp_get_max_threads();
+    print_json(j);
+  } else {
+    std::printf("trained %lld steps (%.2f epochs), final loss %.4f, %.0f images/s\n",
+                static_cast<long long>(r.steps), r.epochs,
+                r.losses.empty() ? 0.0 : static_cast<double>(r.losses.back()), r.images_per_sec);
+    if (r.test_accuracy >= 0) std::printf("test accuracy: %.4f\n", r.test_accuracy);
+    std::printf("\n%s", memory_text(h, graph, ex, tb, true, r.outside).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* train = app.add_subcommand("train", "train a model and print the memory report");
+  add_common(train, flags->common);
+  train->add_option("--data", flags->data, "fashion-mnist | synthetic")
+      ->check(CLI::IsMember({"fashion-mnist", "synthetic"}));
+  train->add_option("--data-dir", flags->data_dir, "directory of the gzip IDX files");
+  auto* epochs = train->add_option("--epochs", flags->t.epochs, "passes over the training set")
+                     ->check(whole_number(1));
+  train->add_option("--max-steps", flags->t.max_steps, "stop after this many steps")
+      ->check(whole_number(1))
+      ->excludes(epochs);
+  train->add_option("--seed", flags->seed, "seed for initialisation and shuffling")
+      ->check(whole_number(0));
+  train->add_flag("--no-shuffle", flags->no_shuffle, "keep the data set's order");
+  train->add_flag("--no-eval", flags->no_eval, "skip the test-set pass");
+  train->add_option("--init-weights", flags->init_weights, "safetensors file with PyTorch names")
+      ->check(CLI::ExistingFile);
+  train->add_option("--save", flags->save, "write the trained weights (safetensors)");
+
+  return {train, [flags] { return run_train(*flags); }};
+}
+
+}  // namespace cnnmem
