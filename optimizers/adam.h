@@ -14,7 +14,7 @@ class Adam : public Optimizer {
   explicit Adam(const OptimizerConfig& config);
   const char* name() const override { return "adam"; }
   int64_t state_bytes_per_element() const override { return 8; }
-  void plan(StepBuilder& b) override;
+  void plan_update(StepBuilder& b, const ParamBinding& p) override;
   std::string describe() const override;
 
  private:

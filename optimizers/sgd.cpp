@@ -29,41 +29,39 @@ std::string Sgd::describe() const {
   return s.str();
 }
 
-void Sgd::plan(StepBuilder& b) {
-  for (const ParamBinding& p : b.params()) {
-    const int64_t n = static_cast<int64_t>(p.md.get_size() / sizeof(float));
-    const BufferId w = p.weight, g = p.grad;
-    const BufferId m =
-        cfg_.momentum != 0
-            ? b.book("sgd.momentum." + p.name, Tag::kOptimizerState, p.md, true).buffer
-            : kNoBuffer;
-    std::vector<BufferId> uses = {w, g};
-    if (m != kNoBuffer) uses.push_back(m);
-    b.add_op(
-        "update(" + p.name + ")", Phase::kUpdate, {},
-        [this, n, w, g, m](const BufferTable& t) {
-          float* wp = t.f32(w);
-          const float* gp = t.f32(g);
-          float* mp = m != kNoBuffer ? t.f32(m) : nullptr;
-          const auto lr = static_cast<float>(cfg_.lr);
-          const auto wd = static_cast<float>(cfg_.weight_decay);
-          const auto mom = static_cast<float>(cfg_.momentum);
-          const auto damp = 1.0f - static_cast<float>(cfg_.dampening);
-          const bool first = step_ <= 1;
-          const bool nesterov = cfg_.nesterov;
+void Sgd::plan_update(StepBuilder& b, const ParamBinding& p) {
+  const int64_t n = static_cast<int64_t>(p.md.get_size() / sizeof(float));
+  const BufferId w = p.weight, g = p.grad;
+  const BufferId m = cfg_.momentum != 0
+                         ? b.book("sgd.momentum." + p.name, Tag::kOptimizerState, p.md, true).buffer
+                         : kNoBuffer;
+  std::vector<BufferId> uses = {w, g};
+  if (m != kNoBuffer) uses.push_back(m);
+  b.add_op(
+      "update(" + p.name + ")", Phase::kUpdate, {},
+      [this, n, w, g, m](const BufferTable& t) {
+        float* wp = t.f32(w);
+        const float* gp = t.f32(g);
+        float* mp = m != kNoBuffer ? t.f32(m) : nullptr;
+        const auto lr = static_cast<float>(cfg_.lr);
+        const auto wd = static_cast<float>(cfg_.weight_decay);
+        const auto mom = static_cast<float>(cfg_.momentum);
+        const auto damp = 1.0f - static_cast<float>(cfg_.dampening);
+        const bool first = step_ <= 1;
+        const bool nesterov = cfg_.nesterov;
+        const float scale = grad_scale(t);
 #pragma omp parallel for schedule(static) if (n > 16384)
-          for (int64_t i = 0; i < n; ++i) {
-            float d = gp[i];
-            if (wd != 0) d += wd * wp[i];
-            if (mp != nullptr) {
-              mp[i] = first ? d : mom * mp[i] + damp * d;
-              d = nesterov ? d + mom * mp[i] : mp[i];
-            }
-            wp[i] -= lr * d;
+        for (int64_t i = 0; i < n; ++i) {
+          float d = scale == 1.0f ? gp[i] : gp[i] * scale;
+          if (wd != 0) d += wd * wp[i];
+          if (mp != nullptr) {
+            mp[i] = first ? d : mom * mp[i] + damp * d;
+            d = nesterov ? d + mom * mp[i] : mp[i];
           }
-        },
-        uses, 2.0 * static_cast<double>(n));
-  }
+          wp[i] -= lr * d;
+        }
+      },
+      update_uses(uses), 2.0 * static_cast<double>(n));
 }
 
 }  // namespace cnnmem

@@ -15,7 +15,7 @@ class Sgd : public Optimizer {
   explicit Sgd(const OptimizerConfig& config);
   const char* name() const override { return "sgd"; }
   int64_t state_bytes_per_element() const override { return cfg_.momentum != 0 ? 4 : 0; }
-  void plan(StepBuilder& b) override;
+  void plan_update(StepBuilder& b, const ParamBinding& p) override;
   std::string describe() const override;
 
  private:
