@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/step_flags.h"
 #include "framework/error.h"
 #include "models/zoo.h"
 
@@ -14,6 +15,7 @@ struct CostFlags {
   CommonFlags common;
   std::string mode = "train";
   bool measure = false;
+  StepFlags step;
 };
 
 int run_cost(CostFlags& flags) {
@@ -29,6 +31,7 @@ int run_cost(CostFlags& flags) {
   eo.training = training;
   eo.batch = f.batch;
   eo.strategy = parse_strategy(f.reuse);
+  apply_step_flags(flags.step, eo);
   Executor ex(graph, eo, optimizer.get());
   OutsideArena outside;
   if (measure) {
@@ -56,6 +59,7 @@ Command add_cost_command(CLI::App& app) {
   cost->add_option("--reuse", flags->common.reuse, "planner: greedy-by-size | none")
       ->check(CLI::IsMember({"greedy-by-size", "none"}));
   cost->add_flag("--measure", flags->measure, "also run the step and measure it");
+  add_step_flags(cost, flags->step);
 
   return {cost, [flags] { return run_cost(*flags); }};
 }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/step_flags.h"
 #include "framework/error.h"
 #include "framework/trainer.h"
 #include "io/safetensors.h"
@@ -22,6 +23,7 @@ struct TrainFlags {
   TrainOptions t;
   bool no_shuffle = false, no_eval = false;
   int64_t seed = 1;
+  StepFlags step;
 };
 
 int run_train(TrainFlags& flags) {
@@ -50,6 +52,7 @@ int run_train(TrainFlags& flags) {
   eo.training = true;
   eo.batch = f.batch;
   eo.strategy = parse_strategy(f.reuse);
+  apply_step_flags(flags.step, eo);
   Executor ex(graph, eo, optimizer.get());
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
@@ -117,6 +120,7 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--init-weights", flags->init_weights, "safetensors file with PyTorch names")
       ->check(CLI::ExistingFile);
   train->add_option("--save", flags->save, "write the trained weights (safetensors)");
+  add_step_flags(train, flags->step);
 
   return {train, [flags] { return run_train(*flags); }};
 }

@@ -1,5 +1,7 @@
 #include "framework/executor.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -46,6 +48,15 @@ Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer
   if (options_.training && optimizer_ == nullptr) {
     throw InternalError("a training step needs an optimizer");
   }
+  if (options_.fuse_update && options_.clip_grad_norm > 0) {
+    throw Error(
+        "--fuse-update cannot be combined with --clip-grad-norm: clipping needs the "
+        "global norm of every gradient before the first update; drop one of them");
+  }
+  if (!(options_.clip_grad_norm >= 0)) {
+    throw Error("--clip-grad-norm must be a positive number (0 = off), got " +
+                std::to_string(options_.clip_grad_norm));
+  }
   plan(graph);
 }
 
@@ -55,6 +66,7 @@ void Executor::plan(const Graph& graph) {
   const int64_t n = options_.batch;
   const bool training = options_.training;
   StepBuilder b(engine_, training, n);
+  b.set_transient_grads(training && options_.fuse_update);
 
   // Load: the staging buffers are filled ahead of time by the input pipeline.
   memory::dims image_dims = {n};
@@ -81,6 +93,7 @@ void Executor::plan(const Graph& graph) {
   // Forward, node by node.
   const auto& nodes = graph.nodes();
   std::vector<TensorRef> values(nodes.size());
+  std::vector<std::pair<size_t, size_t>> node_params(nodes.size());  // [begin, end) in b.params()
   values[0] = images;
   b.set_readers(images.buffer, graph.consumers(0));
   for (size_t i = 1; i < nodes.size(); ++i) {
@@ -88,7 +101,9 @@ void Executor::plan(const Graph& graph) {
     std::vector<TensorRef> in;
     for (int id : node.inputs) in.push_back(values[static_cast<size_t>(id)]);
     try {
+      node_params[i].first = b.params().size();
       values[i] = node.layer->plan_forward(b, in);
+      node_params[i].second = b.params().size();
     } catch (const dnnl::error& e) {
       throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
                           "\": oneDNN refused input " + shapes_of(in) + ": " + e.what());
@@ -111,6 +126,7 @@ void Executor::plan(const Graph& graph) {
   loss_->plan_forward(b, logits_, labels_, result_);
   forward_end_ = b.ops().size();
   if (training) {
+    optimizer_->set_grad_scale(kNoBuffer);
     std::vector<TensorRef> diffs(nodes.size());
     diffs.back() = loss_->plan_backward(b);
     for (size_t i = nodes.size() - 1; i >= 1; --i) {
@@ -126,8 +142,16 @@ void Executor::plan(const Graph& graph) {
         throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
                             "\": oneDNN refused the backward pass: " + e.what());
       }
+      if (options_.fuse_update) {
+        // The layer's gradients are complete: update its parameters now.
+        for (size_t k = node_params[i].first; k < node_params[i].second; ++k) {
+          const ParamBinding p = b.params()[k];
+          optimizer_->plan_update(b, p);
+        }
+      }
     }
-    optimizer_->plan(b);
+    if (options_.clip_grad_norm > 0) plan_clip_grad_norm(b);
+    if (!options_.fuse_update) optimizer_->plan(b);
   }
   params_ = b.params();
   schedule_ = b.finish();
@@ -163,6 +187,43 @@ void Executor::plan(const Graph& graph) {
     starts_[static_cast<size_t>(l.first)].push_back(static_cast<BufferId>(i));
     ends_[static_cast<size_t>(l.last)].push_back(static_cast<BufferId>(i));
   }
+}
+
+void Executor::plan_clip_grad_norm(StepBuilder& b) {
+  // PyTorch's clip_grad_norm_: total = ||(||g_1||, ..., ||g_k||)||_2,
+  // scale = min(max_norm / (total + 1e-6), 1). The update ops multiply by it as they read g.
+  const BufferId scale = b.book_bytes("clip_grad_norm.scale", Tag::kWorkspace, sizeof(float));
+  std::vector<std::pair<BufferId, int64_t>> grads;
+  std::vector<BufferId> uses = {scale};
+  for (const ParamBinding& p : b.params()) {
+    grads.emplace_back(p.grad, static_cast<int64_t>(p.md.get_size() / sizeof(float)));
+    uses.push_back(p.grad);
+  }
+  const double max_norm = options_.clip_grad_norm;
+  b.add_op(
+      "clip_grad_norm", Phase::kUpdate, {},
+      [grads, scale, max_norm](const BufferTable& t) {
+        // Per-thread partial sums added in thread order: the same threads give the same bits.
+        constexpr int kMaxPartials = 1024;
+        double partial[kMaxPartials] = {};
+        for (const auto& [id, n] : grads) {
+          const float* g = t.f32(id);
+#pragma omp parallel if (n > 16384)
+          {
+            const int tid = omp_get_thread_num();
+            double sum = 0;
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * g[i];
+            if (tid < kMaxPartials) partial[tid] += sum;
+          }
+        }
+        double total = 0;
+        for (double s : partial) total += s;
+        const double coef = max_norm / (std::sqrt(total) + 1e-6);
+        t.f32(scale)[0] = static_cast<float>(coef < 1.0 ? coef : 1.0);
+      },
+      uses);
+  optimizer_->set_grad_scale(scale);
 }
 
 int64_t Executor::param_count() const {

@@ -37,6 +37,12 @@ struct ExecutorOptions {
   bool training = true;
   int64_t batch = 1;
   Strategy strategy = Strategy::kGreedyBySize;
+  // Apply each parameter's update as soon as its gradient is complete, and free that gradient:
+  // gradient memory falls from every parameter's to the largest layer's.
+  bool fuse_update = false;
+  // > 0: scale gradients so that their global L2 norm is at most this (PyTorch's
+  // clip_grad_norm_). Needs every gradient before any update, so it excludes fuse_update.
+  double clip_grad_norm = 0;
 };
 
 // Fills the staging input buffers; the load op calls it at the start of every step.
@@ -93,6 +99,7 @@ class Executor {
     std::unordered_map<int, dnnl::memory> args;
   };
   void plan(const Graph& graph);
+  void plan_clip_grad_norm(StepBuilder& b);
   void run_op(size_t i);
   void write_param(const ParamBinding& p, const float* plain);
   void read_param(const ParamBinding& p, BufferId id, float* plain) const;

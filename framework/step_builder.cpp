@@ -81,7 +81,7 @@ const ParamBinding& StepBuilder::param(const std::string& name, const Dims& torc
   p.fan_in = fan_in;
   p.md = md;
   p.weight = book(name, Tag::kWeight, md, /*persistent=*/true).buffer;
-  if (training_) p.grad = book("grad." + name, Tag::kGrad, md, /*persistent=*/true).buffer;
+  if (training_) p.grad = book("grad." + name, Tag::kGrad, md, !transient_grads_).buffer;
   params_.push_back(std::move(p));
   return params_.back();
 }

@@ -76,6 +76,9 @@ class StepBuilder {
   const ParamBinding& param(const std::string& name, const Dims& torch_shape, int64_t fan_in,
                             const dnnl::memory::desc& md);
   const std::vector<ParamBinding>& params() const { return params_; }
+  // With fused updates a gradient lives only from its backward op to its update op, so it is
+  // booked as a transient buffer instead of a persistent one. Call before planning layers.
+  void set_transient_grads(bool on) { transient_grads_ = on; }
 
   // In-place decisions. A buffer some op saves for backward, or that more than one layer reads,
   // must not be overwritten by a later layer.
@@ -93,6 +96,7 @@ class StepBuilder {
 
   dnnl::engine engine_;
   bool training_;
+  bool transient_grads_ = false;
   int64_t batch_;
   dnnl::primitive_attr attr_;
   Schedule schedule_;

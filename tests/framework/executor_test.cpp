@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <numeric>
 
@@ -44,12 +45,14 @@ struct Run {
 };
 
 std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, OptimizerConfig cfg,
-                             uint64_t seed = 1) {
+                             uint64_t seed = 1, bool fuse = false, double clip = 0) {
   auto r = std::make_unique<Run>();
   if (training) r->opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
+  o.fuse_update = fuse;
+  o.clip_grad_norm = clip;
   r->ex = std::make_unique<Executor>(g, o, r->opt.get());
   r->ex->bind();
   r->ex->init_weights(seed);
@@ -201,6 +204,73 @@ TEST(Executor, WeightsRoundTripThroughBlockedLayouts) {
   r->ex->load_weights(SafetensorsFile{w, {}}, "test");
   const std::vector<NamedTensor> back = r->ex->weights();
   for (size_t k = 0; k < w.size(); ++k) EXPECT_EQ(back[k].data, w[k].data) << w[k].name;
+}
+
+TEST(FusedUpdate, SameWeightsAsUnfusedAndOnlyTheLargestGradientLive) {
+  for (const char* model : {"lenet5", "vgg-mini"}) {
+    const Graph g = make_model(model);
+    auto plain = prepare(g, true, 4, config("adam"));
+    auto fused = prepare(g, true, 4, config("adam"), 1, /*fuse=*/true);
+    for (int i = 0; i < 3; ++i) {
+      plain->ex->run_step();
+      fused->ex->run_step();
+      EXPECT_EQ(plain->ex->loss(), fused->ex->loss()) << model << " step " << i;
+    }
+    const auto a = plain->ex->weights(), b = fused->ex->weights();
+    for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].data, b[k].data) << a[k].name;
+    expect_same(fused->ex->predicted(), fused->ex->measured());
+    // Gradients are transient: at any moment at most one layer's are live, and the largest
+    // layer's set the grad peak.
+    int64_t largest = 0, all = 0;
+    const Schedule& s = fused->ex->schedule();
+    for (const ParamBinding& p : fused->ex->params()) {
+      const Buffer& buf = s.buffers[static_cast<size_t>(p.grad)];
+      EXPECT_FALSE(buf.persistent);
+      largest = std::max(largest, buf.bytes_aligned);
+      all += buf.bytes_aligned;
+    }
+    const int64_t grad_peak = fused->ex->measured().tag_peaks[tag_index(Tag::kGrad)];
+    EXPECT_GE(grad_peak, largest);
+    EXPECT_LT(grad_peak, all);
+    EXPECT_EQ(plain->ex->measured().tag_peaks[tag_index(Tag::kGrad)], all);
+  }
+}
+
+TEST(FusedUpdate, RefusesGradientClipping) {
+  const Graph g = make_model("lenet5");
+  auto opt = make_optimizer(config("sgd"));
+  ExecutorOptions o;
+  o.fuse_update = true;
+  o.clip_grad_norm = 1.0;
+  EXPECT_THROW({ Executor ex(g, o, opt.get()); }, Error);
+}
+
+TEST(ClipGradNorm, ScalesEveryGradientByTheGlobalNorm) {
+  const Graph g = make_model("lenet5");
+  OptimizerConfig sgd = config("sgd");
+  sgd.lr = 1.0;
+  // Unclipped: read the gradients of the first step.
+  auto ref = prepare(g, true, 8, sgd);
+  const std::vector<NamedTensor> w0 = ref->ex->weights();
+  ref->ex->run_step();
+  const std::vector<NamedTensor> grads = ref->ex->gradients();
+  double norm2 = 0;
+  for (const NamedTensor& t : grads) {
+    for (float v : t.data) norm2 += static_cast<double>(v) * v;
+  }
+  const double max_norm = 0.05;
+  const double scale = std::min(1.0, max_norm / (std::sqrt(norm2) + 1e-6));
+  ASSERT_LT(scale, 0.9) << "the case must actually clip";
+  auto clipped = prepare(g, true, 8, sgd, 1, false, max_norm);
+  clipped->ex->run_step();
+  const std::vector<NamedTensor> w1 = clipped->ex->weights();
+  for (size_t k = 0; k < w1.size(); ++k) {
+    for (size_t i = 0; i < w1[k].data.size(); ++i) {
+      const double want = w0[k].data[i] - scale * grads[k].data[i];
+      ASSERT_NEAR(w1[k].data[i], want, 1e-6) << w1[k].name << "[" << i << "]";
+    }
+  }
+  expect_same(clipped->ex->predicted(), clipped->ex->measured());
 }
 
 TEST(Executor, BatchZeroIsAUserError) {
