@@ -31,10 +31,10 @@ void BatchPipeline::assemble(int64_t k) {
     const uint8_t* src = data_.images + idx * s;
     float* dst = images + r * s;
     for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
-    labels[r] = data_.labels[idx];
+    if (labels != nullptr) labels[r] = data_.labels[idx];
   }
   std::fill(images + rows * s, images + batch_ * s, 0.0f);
-  std::fill(labels + rows, labels + batch_, 0);
+  if (labels != nullptr) std::fill(labels + rows, labels + batch_, 0);
   valid_[static_cast<size_t>(k & 1)] = rows;
 }
 

@@ -73,22 +73,31 @@ void Executor::plan(const Graph& graph) {
   for (int64_t d : graph.input_dims()) image_dims.push_back(d);
   CNNMEM_CHECK_MSG(image_dims.size() == 4, "models take (C, H, W) images");
   const memory::desc image_md(image_dims, memory::data_type::f32, memory::format_tag::nchw);
+  // Labels and the loss exist only in training; an inference pass ends with its output.
   staging_images_ = b.book("input.next_images", Tag::kInput, image_md, true).buffer;
-  staging_labels_ = b.book_bytes("input.next_labels", Tag::kInput, n * 4, true);
-  result_ = b.book_bytes("loss", Tag::kInput, 2 * sizeof(float), true);
+  if (training) {
+    staging_labels_ = b.book_bytes("input.next_labels", Tag::kInput, n * 4, true);
+    result_ = b.book_bytes("loss", Tag::kInput, 2 * sizeof(float), true);
+  }
   const TensorRef images = b.book("input.images", Tag::kInput, image_md);
   images_ = images.buffer;
-  labels_ = b.book_bytes("input.labels", Tag::kInput, n * 4);
+  if (training) labels_ = b.book_bytes("input.labels", Tag::kInput, n * 4);
   const int64_t image_bytes = static_cast<int64_t>(image_md.get_size());
   const BufferId img = images_, lab = labels_, s_img = staging_images_, s_lab = staging_labels_;
-  b.add_op("load_batch", Phase::kLoad, {},
-           [this, img, lab, s_img, s_lab, image_bytes, n](const BufferTable& t) {
-             if (source_ != nullptr) source_->wait_ready();
-             std::memcpy(t.bytes(img), t.bytes(s_img), static_cast<size_t>(image_bytes));
-             std::memcpy(t.bytes(lab), t.bytes(s_lab), static_cast<size_t>(n * 4));
-             if (source_ != nullptr) source_->prefetch_next();
-           },
-           {img, lab, s_img, s_lab});
+  std::vector<BufferId> load_uses = {img, s_img};
+  if (training) load_uses.insert(load_uses.end(), {lab, s_lab});
+  b.add_op(
+      "load_batch", Phase::kLoad, {},
+      [this, img, lab, s_img, s_lab, image_bytes, n](const BufferTable& t) {
+        if (source_ != nullptr) source_->wait_ready();
+        std::memcpy(t.bytes(img), t.bytes(s_img), static_cast<size_t>(image_bytes));
+        if (lab != kNoBuffer) {
+          std::memcpy(t.bytes(lab), t.bytes(s_lab), static_cast<size_t>(n * 4));
+        }
+        if (source_ != nullptr) source_->prefetch_next();
+      },
+      load_uses);
+  b.set_in_place(options_.in_place);
 
   // Forward, node by node.
   const auto& nodes = graph.nodes();
@@ -108,6 +117,12 @@ void Executor::plan(const Graph& graph) {
       throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
                           "\": oneDNN refused input " + shapes_of(in) + ": " + e.what());
     }
+    for (const std::string& k : options_.keep) {
+      if (k == node.layer->name()) {
+        b.mark_saved(values[i].buffer);  // no later layer may write over it
+        kept_.emplace_back(k, values[i]);
+      }
+    }
     const int readers = graph.consumers(static_cast<int>(i));
     if (training && readers > 1) {
       throw Error("model " + graph.name() + ": \"" + node.layer->name() +
@@ -122,10 +137,30 @@ void Executor::plan(const Graph& graph) {
                 std::to_string(graph.classes()) + " classes: end with a layer of that width");
   }
 
-  loss_ = std::make_unique<SoftmaxCrossEntropy>();
-  loss_->plan_forward(b, logits_, labels_, result_);
-  forward_end_ = b.ops().size();
+  for (const std::string& k : options_.keep) {
+    bool found = false;
+    for (const auto& [name, ref] : kept_) found = found || name == k;
+    if (!found) {
+      throw Error("--keep " + k + ": model " + graph.name() +
+                  " has no layer of that name (layer names are like PyTorch's, e.g. " +
+                  nodes.back().layer->name() + ")");
+    }
+  }
+  if (!training) {
+    // The pass ends where its caller reads the output (and the tensors it asked to keep).
+    std::vector<BufferId> out_uses = {logits_.buffer};
+    for (const auto& [name, ref] : kept_) out_uses.push_back(ref.buffer);
+    b.add_op("output", Phase::kForward, {}, {}, out_uses);
+    forward_end_ = b.ops().size();
+  } else {
+    loss_ = std::make_unique<SoftmaxCrossEntropy>();
+    loss_->plan_forward(b, logits_, labels_, result_);
+    forward_end_ = b.ops().size();
+  }
   if (training) {
+    if (!options_.keep.empty()) {
+      throw Error("--keep applies to inference; a training step keeps what backward needs");
+    }
     optimizer_->set_grad_scale(kNoBuffer);
     std::vector<TensorRef> diffs(nodes.size());
     diffs.back() = loss_->plan_backward(b);
@@ -243,6 +278,7 @@ std::vector<std::string> Executor::implementations() const {
 void Executor::bind() {
   CNNMEM_CHECK(!bound());
   arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size());
+  arena_->set_poison(options_.poison);
   table_.resize(schedule_.buffers.size());
   for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
     const Buffer& buf = schedule_.buffers[i];
@@ -300,14 +336,44 @@ void Executor::run_forward() {
   stream_.wait();
 }
 
-void Executor::set_valid_rows(int64_t rows) { loss_->set_valid_rows(rows); }
+void Executor::set_valid_rows(int64_t rows) {
+  if (loss_) loss_->set_valid_rows(rows);
+}
 
-float Executor::loss() const { return table_.f32(result_)[0]; }
-int64_t Executor::correct() const { return static_cast<int64_t>(table_.f32(result_)[1]); }
+float Executor::loss() const {
+  CNNMEM_CHECK_MSG(result_ != kNoBuffer, "an inference pass has no loss");
+  return table_.f32(result_)[0];
+}
+int64_t Executor::correct() const {
+  CNNMEM_CHECK_MSG(result_ != kNoBuffer, "an inference pass has no labels");
+  return static_cast<int64_t>(table_.f32(result_)[1]);
+}
 const float* Executor::logits() const { return table_.f32(logits_.buffer); }
 float* Executor::staging_images() const { return table_.f32(staging_images_); }
 int32_t* Executor::staging_labels() const {
-  return reinterpret_cast<int32_t*>(table_.bytes(staging_labels_));
+  return staging_labels_ == kNoBuffer ? nullptr
+                                      : reinterpret_cast<int32_t*>(table_.bytes(staging_labels_));
+}
+
+NamedTensor Executor::read_tensor(const std::string& name) const {
+  CNNMEM_CHECK(bound());
+  TensorRef ref = name == "output" ? logits_ : TensorRef{};
+  for (const auto& [k, r] : kept_) {
+    if (k == name) ref = r;
+  }
+  if (ref.buffer == kNoBuffer) {
+    throw Error("tensor \"" + name + "\" was not kept: pass --keep " + name);
+  }
+  NamedTensor t;
+  t.name = name;
+  t.shape = ref.md.dims();
+  t.data.resize(static_cast<size_t>(dims_product(t.shape)));
+  dnnl::stream s(engine_);
+  memory src(ref.md, engine_, table_.bytes(ref.buffer));
+  memory dst(plain_desc(t.shape), engine_, t.data.data());
+  dnnl::reorder(src, dst).execute(s, src, dst);
+  s.wait();
+  return t;
 }
 
 void Executor::write_param(const ParamBinding& p, const float* plain) {

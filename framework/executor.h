@@ -43,6 +43,12 @@ struct ExecutorOptions {
   // > 0: scale gradients so that their global L2 norm is at most this (PyTorch's
   // clip_grad_norm_). Needs every gradient before any update, so it excludes fuse_update.
   double clip_grad_norm = 0;
+  // ReLU writes over its input where that is legal (off: every layer gets its own output).
+  bool in_place = true;
+  // Inference: layer outputs (by layer name) kept alive and readable after the pass.
+  std::vector<std::string> keep;
+  // Fill released buffers with NaN, so a read after reuse shows in the output.
+  bool poison = false;
 };
 
 // Fills the staging input buffers; the load op calls it at the start of every step.
@@ -89,6 +95,8 @@ class Executor {
   float loss() const;           // of the last run
   int64_t correct() const;      // argmax == label among the valid rows of the last run
   const float* logits() const;  // (N, classes), plain, after the last run
+  // "output" (the logits) or a tensor named in options().keep, in plain NCHW / NC layout.
+  NamedTensor read_tensor(const std::string& name) const;
 
   MemoryStats measured() const { return measured_; }
   int64_t steps_run() const { return steps_run_; }
@@ -118,6 +126,7 @@ class Executor {
   BufferId images_ = kNoBuffer, labels_ = kNoBuffer, staging_images_ = kNoBuffer,
            staging_labels_ = kNoBuffer, result_ = kNoBuffer;
   TensorRef logits_;
+  std::vector<std::pair<std::string, TensorRef>> kept_;
   size_t forward_end_ = 0;  // ops [0, forward_end_) are load, forward and loss forward
 
   std::unique_ptr<Arena> arena_;

@@ -93,7 +93,7 @@ void StepBuilder::set_readers(BufferId id, int readers) {
 }
 
 bool StepBuilder::can_overwrite(BufferId id) const {
-  return !protected_[static_cast<size_t>(id)] && !buffer(id).persistent &&
+  return in_place_ && !protected_[static_cast<size_t>(id)] && !buffer(id).persistent &&
          buffer(id).tag != Tag::kInput;
 }
 

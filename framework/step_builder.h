@@ -79,6 +79,8 @@ class StepBuilder {
   // With fused updates a gradient lives only from its backward op to its update op, so it is
   // booked as a transient buffer instead of a persistent one. Call before planning layers.
   void set_transient_grads(bool on) { transient_grads_ = on; }
+  // Off: no layer may write over its input (to compare with in-place execution).
+  void set_in_place(bool on) { in_place_ = on; }
 
   // In-place decisions. A buffer some op saves for backward, or that more than one layer reads,
   // must not be overwritten by a later layer.
@@ -97,6 +99,7 @@ class StepBuilder {
   dnnl::engine engine_;
   bool training_;
   bool transient_grads_ = false;
+  bool in_place_ = true;
   int64_t batch_;
   dnnl::primitive_attr attr_;
   Schedule schedule_;

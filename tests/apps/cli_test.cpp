@@ -128,7 +128,7 @@ std::vector<BadFlag> bad_flags() {
       {"batch_negative", {"--batch", "-3"}, {"--batch", "\"-3\"", ">= 1"}},
       {"batch_word", {"--batch", "abc"}, {"--batch", "\"abc\""}},
       {"batch_fraction", {"--batch", "1.5"}, {"--batch", "\"1.5\""}},
-      {"optimizer_unknown", {"--optimizer", "rmsprop"}, {"--optimizer", "rmsprop", "sgd"}},
+      {"optimizer_unknown", {"--optimizer", "lion"}, {"--optimizer", "lion", "sgd"}},
       {"lr_negative", {"--lr", "-1"}, {"--lr", "\"-1\"", ">= 0"}},
       {"lr_nan", {"--lr", "nan"}, {"--lr", "\"nan\""}},
       {"momentum_negative", {"--momentum", "-1"}, {"--momentum", "\"-1\""}},

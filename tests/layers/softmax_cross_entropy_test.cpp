@@ -33,10 +33,11 @@ LossRun run_loss(const std::vector<float>& logits, int64_t k, const std::vector<
   OptimizerConfig cfg;
   cfg.lr = 0;
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
+  // The loss lives in training steps; evaluation runs their forward part (run_forward).
   ExecutorOptions o;
-  o.training = training;
+  o.training = true;
   o.batch = n;
-  Executor ex(g, o, training ? opt.get() : nullptr);
+  Executor ex(g, o, opt.get());
   ex.bind();
   if (valid_rows >= 0) ex.set_valid_rows(valid_rows);
   std::copy(logits.begin(), logits.end(), ex.staging_images());
