@@ -50,14 +50,32 @@ CLI::Validator non_negative_real() {
 void add_common(CLI::App* app, CommonFlags& f) {
   app->add_option("--model", f.model, "lenet5 | vgg-mini | vgg16")->required();
   app->add_option("--batch", f.batch, "images per step")->check(whole_number(1));
-  app->add_option("--optimizer", f.optimizer, "sgd | adam")->check(CLI::IsMember({"sgd", "adam"}));
-  app->add_option("--lr", f.opt.lr, "learning rate (default: sgd 0.01, adam 0.001)")
+  app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw | rmsprop | adagrad")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop", "adagrad"}));
+  // Unset options keep the optimizer's own default, as in torch.optim.
+  app->add_option("--lr", f.opt.lr,
+                  "learning rate (default: sgd 0.01, adam/adamw 0.001, rmsprop/adagrad 0.01)")
       ->check(non_negative_real());
-  app->add_option("--momentum", f.opt.momentum, "SGD momentum")->check(non_negative_real());
-  app->add_flag("--nesterov", f.opt.nesterov, "SGD Nesterov momentum");
-  app->add_option("--weight-decay", f.opt.weight_decay, "L2 penalty")->check(non_negative_real());
-  app->add_option("--betas", f.betas, "Adam betas, as B1,B2");
-  app->add_option("--eps", f.opt.eps, "Adam epsilon")->check(non_negative_real());
+  app->add_option("--weight-decay", f.opt.weight_decay,
+                  "L2 penalty (adamw: decoupled; default 0, adamw 0.01)")
+      ->check(non_negative_real());
+  app->add_option("--momentum", f.opt.momentum, "sgd, rmsprop: momentum")
+      ->check(non_negative_real());
+  app->add_option("--dampening", f.opt.dampening, "sgd: dampening of the momentum, in [0, 1]")
+      ->check(non_negative_real());
+  app->add_flag("--nesterov", f.opt.nesterov, "sgd: Nesterov momentum");
+  app->add_option("--betas", f.betas, "adam, adamw: betas, as B1,B2");
+  app->add_option("--eps", f.opt.eps, "adam, adamw, rmsprop (1e-8), adagrad (1e-10): epsilon")
+      ->check(non_negative_real());
+  app->add_flag("--amsgrad", f.opt.amsgrad, "adam, adamw: keep the maximum of v (AMSGrad)");
+  app->add_option("--alpha", f.opt.alpha, "rmsprop: smoothing constant (default 0.99)")
+      ->check(non_negative_real());
+  app->add_flag("--centered", f.opt.centered, "rmsprop: divide by the centered variance");
+  app->add_option("--lr-decay", f.opt.lr_decay, "adagrad: learning rate decay")
+      ->check(non_negative_real());
+  app->add_option("--initial-accumulator-value", f.opt.initial_accumulator_value,
+                  "adagrad: starting value of the sum of squares")
+      ->check(non_negative_real());
   app->add_option("--checkpoint", f.checkpoint, "activation checkpointing policy: none");
   app->add_option("--threads", f.threads, "compute threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));
@@ -80,8 +98,10 @@ void apply_common(CommonFlags& f) {
     throw Error("--checkpoint " + f.checkpoint +
                 ": only \"none\" is available in this version (checkpointing is planned)");
   }
-  if (f.reuse != "greedy-by-size" && f.reuse != "none") {
-    throw Error("--reuse " + f.reuse + ": use none or greedy-by-size");
+  try {
+    parse_strategy(f.reuse);
+  } catch (const Error& e) {
+    throw Error("--reuse " + std::string(e.what()));
   }
   omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
 }

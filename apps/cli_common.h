@@ -52,5 +52,7 @@ struct Command {
 
 Command add_train_command(CLI::App& app);
 Command add_cost_command(CLI::App& app);
+Command add_plan_command(CLI::App& app);
+Command add_infer_command(CLI::App& app);
 
 }  // namespace cnnmem

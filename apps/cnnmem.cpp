@@ -1,6 +1,8 @@
 // The cnnmem command line: parses flags and calls the library. Nothing here computes memory.
 //   cnnmem train  --model M --data fashion-mnist|synthetic --epochs E --batch B --optimizer O ...
 //   cnnmem cost   --model M --mode train|infer --batch B [--optimizer O] [--measure] [--json]
+//   cnnmem infer  --model M --batch B --reuse S [--keep L] [--poison] [--output-tensor F] ...
+//   cnnmem plan   --intervals FILE.csv --strategy S [--json]
 // Each command lives in its own file (apps/*_command.cpp).
 // Exit status: 0 success, 1 user error (one line on stderr), 2 internal error.
 #include <algorithm>
@@ -17,7 +19,8 @@ namespace {
 int run(int argc, char** argv) {
   CLI::App app{"cnnmem: train CNNs on the CPU and account for every byte"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_train_command(app), add_cost_command(app)};
+  const std::vector<Command> commands = {add_train_command(app), add_cost_command(app),
+                                         add_infer_command(app), add_plan_command(app)};
   std::string names;
   for (const Command& c : commands) names += (names.empty() ? "" : " or ") + c.app->get_name();
   try {

@@ -56,8 +56,7 @@ Command add_cost_command(CLI::App& app) {
   add_common(cost, flags->common);
   cost->add_option("--mode", flags->mode, "train | infer")
       ->check(CLI::IsMember({"train", "infer"}));
-  cost->add_option("--reuse", flags->common.reuse, "planner: greedy-by-size | none")
-      ->check(CLI::IsMember({"greedy-by-size", "none"}));
+  cost->add_option("--reuse", flags->common.reuse, "buffer planner: " + strategy_names());
   cost->add_flag("--measure", flags->measure, "also run the step and measure it");
   add_step_flags(cost, flags->step);
 

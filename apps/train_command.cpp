@@ -2,11 +2,11 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/output_path.h"
 #include "apps/step_flags.h"
 #include "framework/error.h"
 #include "framework/trainer.h"
@@ -37,14 +37,7 @@ int run_train(TrainFlags& flags) {
   const std::string& init_weights = flags.init_weights;
   const std::string& save = flags.save;
   apply_common(f);
-  if (!save.empty()) {
-    // Refuse now rather than after hours of training.
-    const std::filesystem::path dir = std::filesystem::absolute(save).parent_path();
-    if (!std::filesystem::is_directory(dir)) {
-      throw Error("--save " + save + ": directory " + dir.string() +
-                  " does not exist; create it or choose another path");
-    }
-  }
+  if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
   Graph graph = make_model(f.model);
   auto optimizer = make_optimizer(f.opt);
   const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);

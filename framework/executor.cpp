@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "framework/alloc_probe.h"
 #include "framework/error.h"
@@ -192,26 +193,34 @@ void Executor::plan(const Graph& graph) {
   schedule_ = b.finish();
   lifetimes_ = schedule_.lifetimes();
 
-  // Plan: persistent buffers first, one after the other; transient ones share the rest.
+  // Plan: persistent buffers first, one after the other; transient ones share the rest. Ping-pong
+  // alternates the chain of feature maps (activations and the input) between two slots; the
+  // scratchpad and other workspace, which live beside that chain, go above them (greedy).
   offsets_.assign(schedule_.buffers.size(), 0);
-  int64_t persistent_bytes = 0;
-  std::vector<Interval> transient;
-  std::vector<size_t> transient_ids;
+  int64_t top = 0;
+  std::vector<Interval> chain, rest;
+  std::vector<size_t> chain_ids, rest_ids;
+  const bool pingpong = options_.strategy == Strategy::kPingPong;
   for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
     const Buffer& buf = schedule_.buffers[i];
     if (buf.persistent) {
-      offsets_[i] = persistent_bytes;
-      persistent_bytes += buf.bytes_aligned;
-    } else {
-      transient.push_back({buf.bytes_aligned, lifetimes_[i].first, lifetimes_[i].last});
-      transient_ids.push_back(i);
+      offsets_[i] = top;
+      top += buf.bytes_aligned;
+      continue;
     }
+    const Interval iv{buf.bytes_aligned, lifetimes_[i].first, lifetimes_[i].last};
+    const bool in_chain = !pingpong || buf.tag == Tag::kActivation || buf.tag == Tag::kInput;
+    (in_chain ? chain : rest).push_back(iv);
+    (in_chain ? chain_ids : rest_ids).push_back(i);
   }
-  const Plan p = plan_buffers(transient, options_.strategy);
-  for (size_t k = 0; k < transient_ids.size(); ++k) {
-    offsets_[transient_ids[k]] = persistent_bytes + p.offsets[k];
+  for (auto [intervals, ids, strategy] : {std::tuple{&chain, &chain_ids, options_.strategy},
+                                          std::tuple{&rest, &rest_ids, Strategy::kGreedyBySize}}) {
+    if (intervals->empty()) continue;
+    const Plan p = plan_buffers(*intervals, strategy);
+    for (size_t k = 0; k < ids->size(); ++k) offsets_[(*ids)[k]] = top + p.offsets[k];
+    top += p.arena_bytes;
   }
-  predicted_ = predict_memory(schedule_, lifetimes_, persistent_bytes + p.arena_bytes);
+  predicted_ = predict_memory(schedule_, lifetimes_, top);
 
   // Per op: the transient buffers it acquires first and releases last.
   starts_.assign(schedule_.ops.size(), {});

@@ -1,62 +1,83 @@
 #include "optimizers/adam.h"
 
+#include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "framework/error.h"
 
 namespace cnnmem {
 
-Adam::Adam(const OptimizerConfig& config) : cfg_(config) {
-  if (cfg_.lr < 0) cfg_.lr = 0.001;
+using optimizer_detail::number;
+using optimizer_detail::or_default;
+using optimizer_detail::require_non_negative;
+
+Adam::Adam(const OptimizerConfig& config, const char* optimizer, double default_weight_decay,
+           bool decoupled)
+    : cfg_(config), decoupled_(decoupled) {
+  optimizer_detail::require_own_options(cfg_, optimizer, {"--betas", "--eps", "--amsgrad"});
+  cfg_.lr = or_default(cfg_.lr, 1e-3);
+  cfg_.eps = or_default(cfg_.eps, 1e-8);
+  cfg_.weight_decay = or_default(cfg_.weight_decay, default_weight_decay);
+  require_non_negative(optimizer, "--lr", cfg_.lr);
+  require_non_negative(optimizer, "--eps", cfg_.eps);
   if (!(cfg_.beta1 >= 0 && cfg_.beta1 < 1) || !(cfg_.beta2 >= 0 && cfg_.beta2 < 1)) {
-    throw Error("adam: --betas must each be in [0, 1), got " + std::to_string(cfg_.beta1) + "," +
-                std::to_string(cfg_.beta2));
+    throw Error(std::string(optimizer) + ": --betas must each be in [0, 1), got " +
+                number(cfg_.beta1) + "," + number(cfg_.beta2));
   }
-  if (!(cfg_.eps >= 0)) throw Error("adam: --eps must be >= 0, got " + std::to_string(cfg_.eps));
-  if (!(cfg_.weight_decay >= 0)) {
-    throw Error("adam: --weight-decay must be >= 0, got " + std::to_string(cfg_.weight_decay));
-  }
+  require_non_negative(optimizer, "--weight-decay", cfg_.weight_decay);
 }
 
 std::string Adam::describe() const {
-  std::ostringstream s;
-  s << "adam lr=" << cfg_.lr << " betas=" << cfg_.beta1 << "," << cfg_.beta2 << " eps=" << cfg_.eps
-    << " weight_decay=" << cfg_.weight_decay;
-  return s.str();
+  return std::string(name()) + " lr=" + number(cfg_.lr) + " betas=" + number(cfg_.beta1) + "," +
+         number(cfg_.beta2) + " eps=" + number(cfg_.eps) +
+         " weight_decay=" + number(cfg_.weight_decay) + (decoupled_ ? " (decoupled)" : "") +
+         " amsgrad=" + (cfg_.amsgrad ? "true" : "false");
 }
 
 void Adam::plan_update(StepBuilder& b, const ParamBinding& p) {
   const int64_t n = static_cast<int64_t>(p.md.get_size() / sizeof(float));
   const BufferId w = p.weight, g = p.grad;
-  const BufferId m = b.book("adam.m." + p.name, Tag::kOptimizerState, p.md, true).buffer;
-  const BufferId v = b.book("adam.v." + p.name, Tag::kOptimizerState, p.md, true).buffer;
+  const BufferId m = book_state(b, p, "m");
+  const BufferId v = book_state(b, p, "v");
+  const BufferId v_max = cfg_.amsgrad ? book_state(b, p, "v_max") : kNoBuffer;
+  std::vector<BufferId> uses = {w, g, m, v};
+  if (v_max != kNoBuffer) uses.push_back(v_max);
   b.add_op(
       "update(" + p.name + ")", Phase::kUpdate, {},
-      [this, n, w, g, m, v](const BufferTable& t) {
+      [this, n, w, g, m, v, v_max](const BufferTable& t) {
         float* wp = t.f32(w);
         const float* gp = t.f32(g);
         float* mp = t.f32(m);
         float* vp = t.f32(v);
-        const double t_step = static_cast<double>(step_);
+        float* vmaxp = v_max != kNoBuffer ? t.f32(v_max) : nullptr;
+        // Scalars as PyTorch computes them: in double, then rounded to float once.
+        const auto t_step = static_cast<double>(step_);
         const auto b1 = static_cast<float>(cfg_.beta1);
         const auto b2 = static_cast<float>(cfg_.beta2);
-        const auto wd = static_cast<float>(cfg_.weight_decay);
+        const auto one_minus_b1 = static_cast<float>(1.0 - cfg_.beta1);
+        const auto one_minus_b2 = static_cast<float>(1.0 - cfg_.beta2);
         const auto eps = static_cast<float>(cfg_.eps);
-        const auto step_size = static_cast<float>(cfg_.lr / (1.0 - std::pow(cfg_.beta1, t_step)));
-        const float scale = grad_scale(t);
+        const auto neg_step_size =
+            static_cast<float>(-(cfg_.lr / (1.0 - std::pow(cfg_.beta1, t_step))));
         const auto bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(cfg_.beta2, t_step)));
+        // Adam: L2 term in the gradient. AdamW: w *= 1 - lr * wd (exactly w when the factor is 1).
+        const auto wd = static_cast<float>(decoupled_ ? 0.0 : cfg_.weight_decay);
+        const auto decay = static_cast<float>(decoupled_ ? 1.0 - cfg_.lr * cfg_.weight_decay : 1.0);
+        const float scale = grad_scale(t);
 #pragma omp parallel for schedule(static) if (n > 16384)
         for (int64_t i = 0; i < n; ++i) {
-          float d = scale == 1.0f ? gp[i] : gp[i] * scale;
-          if (wd != 0) d += wd * wp[i];
-          mp[i] = mp[i] * b1 + d * (1.0f - b1);
-          vp[i] = vp[i] * b2 + d * d * (1.0f - b2);
-          const float denom = std::sqrt(vp[i]) / bc2_sqrt + eps;
-          wp[i] -= step_size * (mp[i] / denom);
+          const float wi = wp[i] * decay;
+          float d = gp[i] * scale;
+          if (wd != 0) d += wd * wi;
+          mp[i] = mp[i] * b1 + one_minus_b1 * d;
+          vp[i] = vp[i] * b2 + one_minus_b2 * d * d;
+          float second = vp[i];
+          if (vmaxp != nullptr) second = vmaxp[i] = std::max(vmaxp[i], second);
+          const float denom = std::sqrt(second) / bc2_sqrt + eps;
+          wp[i] = wi + neg_step_size * mp[i] / denom;
         }
       },
-      update_uses({w, g, m, v}), 10.0 * static_cast<double>(n));
+      update_uses(uses), 12.0 * static_cast<double>(n));
 }
 
 }  // namespace cnnmem

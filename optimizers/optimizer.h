@@ -1,16 +1,27 @@
-// Optimizers: PyTorch's formulas, defaults and option names. Each optimizer books its state as
-// persistent optimizer_state buffers when the step is planned (PyTorch creates it lazily at the
-// first step; cnnmem creates it up front so the prediction includes it) and adds one fused,
-// in-place update op per parameter: no temporaries.
+// Optimizers: PyTorch 1.13's formulas, defaults and option names (torch.optim.SGD, Adam, AdamW,
+// RMSprop, Adagrad; the single-tensor code paths). Each optimizer books its state as persistent
+// optimizer_state buffers when the step is planned (PyTorch creates it lazily at the first step;
+// cnnmem creates it up front so the prediction includes it) and adds one fused, in-place update
+// op per parameter: no temporaries, so nothing of the update is tagged workspace.
+//
+// State buffers are elementwise, in the parameter's own layout (padded blocked layouts
+// included), named "<optimizer>.<state>.<parameter>", e.g. "adam.m.conv1.weight". The arena
+// zero-fills them at bind; an optimizer whose state starts at another value (Adagrad's
+// initial_accumulator_value) sets it in its first update.
+//
+// Not here: gradient clipping (it only hands the update a scale, set_grad_scale) or where the
+// update ops go in the step (the executor decides: after backward, or fused into it).
 //
 // Usage:
-//   OptimizerConfig cfg; cfg.name = "adam"; cfg.lr = 1e-3;
+//   OptimizerConfig cfg; cfg.name = "adam"; cfg.amsgrad = true;   // lr unset: adam's 1e-3
 //   auto opt = make_optimizer(cfg);        // validates hyper-parameters
 //   opt->plan(builder);                    // after backward is planned
 //   opt->begin_step();                     // before each step runs (bias correction, etc.)
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,21 +30,33 @@
 
 namespace cnnmem {
 
+// Hyper-parameters of every optimizer, with PyTorch's names. An optimizer refuses an option it
+// does not have (as torch.optim refuses an unexpected keyword), e.g. --momentum with adam.
 struct OptimizerConfig {
-  std::string name = "sgd";  // sgd | adam
-  double lr = -1;            // < 0: the optimizer's default (sgd 0.01, adam 0.001)
-  double momentum = 0;
-  double dampening = 0;
-  bool nesterov = false;
-  double weight_decay = 0;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  // "Not given": the optimizer's own default, where PyTorch's defaults differ per optimizer.
+  static constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+
+  std::string name = "sgd";  // sgd | adam | adamw | rmsprop | adagrad
+  double lr = kUnset;        // sgd 0.01 (PyTorch has none), adam/adamw 1e-3, rmsprop/adagrad 1e-2
+  double weight_decay = kUnset;          // 0; adamw 1e-2 (decoupled)
+  double eps = kUnset;                   // adam, adamw, rmsprop 1e-8; adagrad 1e-10
+  double momentum = 0;                   // sgd, rmsprop
+  double dampening = 0;                  // sgd
+  bool nesterov = false;                 // sgd
+  double beta1 = 0.9, beta2 = 0.999;     // adam, adamw
+  bool amsgrad = false;                  // adam, adamw
+  double alpha = 0.99;                   // rmsprop: smoothing constant of the square average
+  bool centered = false;                 // rmsprop
+  double lr_decay = 0;                   // adagrad
+  double initial_accumulator_value = 0;  // adagrad
 };
 
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual const char* name() const = 0;
-  // Bytes of state per parameter element (before alignment): SGD 0, momentum 4, Adam 8.
+  // Bytes of state per parameter element (before alignment): SGD 0, momentum 4, Adam 8 (amsgrad
+  // 12), RMSprop 4 (+4 centered, +4 momentum), Adagrad 4.
   virtual int64_t state_bytes_per_element() const = 0;
   // Books the state of parameter `p` (persistent, optimizer_state) and adds its update op
   // "update(<name>)". The executor decides where in the step that op goes: after the whole
@@ -60,11 +83,29 @@ class Optimizer {
   float grad_scale(const BufferTable& t) const {
     return grad_scale_ == kNoBuffer ? 1.0f : t.f32(grad_scale_)[0];
   }
+  // Books "<name()>.<state>.<p.name>": persistent optimizer_state in p's layout.
+  BufferId book_state(StepBuilder& b, const ParamBinding& p, const char* state) const;
   int64_t step_ = 0;
   BufferId grad_scale_ = kNoBuffer;
 };
 
 // Throws Error naming the bad hyper-parameter or unknown optimizer.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
+
+// For the optimizers' constructors.
+namespace optimizer_detail {
+// `value`, or `fallback` when it is OptimizerConfig::kUnset.
+inline double or_default(double value, double fallback) {
+  return std::isnan(value) ? fallback : value;
+}
+// Shortest readable form of a hyper-parameter: 0.001, 1e-08, -1.
+std::string number(double v);
+// Throws Error("<optimizer>: <flag> must be >= 0, got <value>") unless value >= 0 (NaN fails).
+void require_non_negative(const char* optimizer, const char* flag, double value);
+// Throws Error("<optimizer>: <flag> does not apply ...") when `config` sets an option that is not
+// in `own` (flag names: "--momentum", "--betas", ...).
+void require_own_options(const OptimizerConfig& config, const char* optimizer,
+                         const std::vector<std::string>& own);
+}  // namespace optimizer_detail
 
 }  // namespace cnnmem

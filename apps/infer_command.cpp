@@ -1,0 +1,151 @@
+// cnnmem infer: run inference passes with a chosen buffer-reuse strategy and report their memory
+// (predicted and measured, with the lower bound no planner can beat) and their speed. Scripts can
+// feed an input and read the output (and any kept tensor) through safetensors files.
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "apps/cli_common.h"
+#include "apps/output_path.h"
+#include "framework/error.h"
+#include "io/safetensors.h"
+#include "models/zoo.h"
+
+namespace cnnmem {
+namespace {
+
+struct InferFlags {
+  std::string model, weights, input_tensor, output_tensor, keep;
+  std::string reuse = "greedy-by-size";
+  int64_t batch = 1;
+  int64_t repeat = 10;
+  int64_t seed = 1;
+  int threads = 0;
+  bool no_inplace = false, poison = false, json = false;
+};
+
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream s(list);
+  for (std::string item; std::getline(s, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void fill_input(Executor& ex, const Graph& graph, const InferFlags& f) {
+  const int64_t n = dims_product(graph.input_dims()) * f.batch;
+  float* dst = ex.staging_images();
+  if (f.input_tensor.empty()) {
+    std::mt19937_64 rng(static_cast<uint64_t>(f.seed));
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(rng() >> 40) * 0x1.0p-24f;
+    return;
+  }
+  const SafetensorsFile file = read_safetensors(f.input_tensor);
+  const NamedTensor* t = find_tensor(file, "input");
+  Dims want = {f.batch};
+  for (int64_t d : graph.input_dims()) want.push_back(d);
+  if (t == nullptr) {
+    throw Error(f.input_tensor + ": no tensor named \"input\"; write the images as \"input\" " +
+                "with shape " + dims_str(want));
+  }
+  if (t->shape != want) {
+    throw Error(f.input_tensor + ": tensor \"input\" has shape " + dims_str(t->shape) +
+                ", --model " + f.model + " at --batch " + std::to_string(f.batch) + " needs " +
+                dims_str(want));
+  }
+  std::copy(t->data.begin(), t->data.end(), dst);
+}
+
+int run_infer(const InferFlags& f) {
+  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+  if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
+  const Graph graph = make_model(f.model);
+  ExecutorOptions eo;
+  eo.training = false;
+  eo.batch = f.batch;
+  eo.strategy = parse_strategy(f.reuse);
+  eo.in_place = !f.no_inplace;
+  eo.keep = split_names(f.keep);
+  eo.poison = f.poison;
+  Executor ex(graph, eo, nullptr);
+  OutsideArena outside;
+  const int64_t heap0 = heap_in_use_bytes();
+  ex.bind();
+  if (f.weights.empty()) {
+    ex.init_weights(static_cast<uint64_t>(f.seed));
+  } else {
+    ex.load_weights(read_safetensors(f.weights), f.weights);
+  }
+  outside.heap_setup_bytes = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
+  fill_input(ex, graph, f);
+  ex.run_step();  // warm-up, and the pass whose output is written
+  std::vector<NamedTensor> out = {ex.read_tensor("output")};
+  for (const std::string& k : eo.keep) out.push_back(ex.read_tensor(k));
+  const int64_t before = heap_in_use_bytes();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < f.repeat; ++i) ex.run_step();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  outside.heap_growth_bytes = f.repeat > 0 ? heap_in_use_bytes() - before : 0;
+  outside.rss_peak_bytes = rss_peak_bytes();
+  const double ms_per_image =
+      f.repeat > 0 ? 1e3 * seconds / static_cast<double>(f.repeat * f.batch) : 0;
+  if (!f.output_tensor.empty()) {
+    write_safetensors(f.output_tensor, out, {{"model", f.model}, {"reuse", f.reuse}});
+  }
+
+  ReportHeader h;
+  h.model = f.model;
+  h.mode = "infer";
+  h.optimizer = "none";
+  h.reuse = f.reuse;
+  h.batch = f.batch;
+  h.params = ex.param_count();
+  const Textbook tb = textbook_estimate(graph, false, f.batch, 0);
+  if (f.json) {
+    nlohmann::json j = memory_json(h, ex, tb, true, outside);
+    j["in_place"] = eo.in_place;
+    j["ms_per_image"] = ms_per_image;
+    j["repeat"] = f.repeat;
+    j["output_shape"] = out[0].shape;
+    j["kept"] = eo.keep;
+    print_json(j);
+  } else {
+    std::printf("%s", memory_text(h, graph, ex, tb, true, outside).c_str());
+    std::printf("\nin-place ReLU: %s; %.3f ms per image over %lld passes\n",
+                eo.in_place ? "on" : "off", ms_per_image, static_cast<long long>(f.repeat));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_infer_command(CLI::App& app) {
+  auto f = std::make_shared<InferFlags>();
+  CLI::App* c = app.add_subcommand("infer", "run inference passes and report their memory");
+  c->add_option("--model", f->model, "lenet5 | vgg-mini | vgg16")->required();
+  c->add_option("--weights", f->weights, "safetensors file with PyTorch names (default: random)")
+      ->check(CLI::ExistingFile);
+  c->add_option("--batch", f->batch, "images per pass")->check(whole_number(1));
+  c->add_option("--reuse", f->reuse, "buffer planner: " + strategy_names());
+  c->add_flag("--no-inplace", f->no_inplace, "give every layer its own output buffer");
+  c->add_option("--keep", f->keep, "layer outputs to keep readable after the pass: NAME[,NAME]");
+  c->add_flag("--poison", f->poison, "fill released buffers with NaN (catches reads after reuse)");
+  c->add_option("--input-tensor", f->input_tensor, "safetensors with a tensor \"input\" (NCHW)")
+      ->check(CLI::ExistingFile);
+  c->add_option("--output-tensor", f->output_tensor,
+                "write \"output\" and the kept tensors to this safetensors file");
+  c->add_option("--repeat", f->repeat, "timed passes after the first")->check(whole_number(0));
+  c->add_option("--seed", f->seed, "seed of the random weights and input")->check(whole_number(0));
+  c->add_option("--threads", f->threads, "compute threads (default: all cores)")
+      ->check(whole_number(1, kMaxThreads));
+  c->add_flag("--json", f->json, "print one JSON object on stdout");
+  return {c, [f] { return run_infer(*f); }};
+}
+
+}  // namespace cnnmem
