@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <numeric>
@@ -120,8 +121,10 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
-OutsideArena measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch) {
-  OutsideArena outside;
+Measurement measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch,
+                                    int timed_steps) {
+  Measurement m;
+  OutsideArena& outside = m.outside;
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   ex.init_weights(1);
@@ -136,9 +139,14 @@ OutsideArena measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t b
   const int64_t before = heap_in_use_bytes();
   ex.run_step();
   outside.heap_growth_bytes = heap_in_use_bytes() - before;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < timed_steps; ++i) ex.run_step();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m.seconds_per_step = timed_steps > 0 ? seconds / timed_steps : 0;
   ex.set_batch_source(nullptr);
   outside.rss_peak_bytes = rss_peak_bytes();
-  return outside;
+  return m;
 }
 
 }  // namespace cnnmem

@@ -40,9 +40,14 @@ void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
 void print_json(const nlohmann::json& j);
 
-// Binds `ex`, fills it with seeded weights and synthetic batches, runs a warm-up step and a
-// measured one; returns what the process used outside the arena.
-OutsideArena measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch);
+// Binds `ex`, fills it with seeded weights and synthetic batches, runs a warm-up step and one
+// whose heap growth is measured, then `timed_steps` timed ones.
+struct Measurement {
+  OutsideArena outside;
+  double seconds_per_step = 0;
+};
+Measurement measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch,
+                                    int timed_steps = 0);
 
 // A subcommand: its CLI11 node and what runs when it was chosen.
 struct Command {
@@ -54,5 +59,7 @@ Command add_train_command(CLI::App& app);
 Command add_cost_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 Command add_infer_command(CLI::App& app);
+Command add_compare_optimizers_command(CLI::App& app);
+Command add_compare_reuse_command(CLI::App& app);
 
 }  // namespace cnnmem

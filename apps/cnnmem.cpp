@@ -19,8 +19,12 @@ namespace {
 int run(int argc, char** argv) {
   CLI::App app{"cnnmem: train CNNs on the CPU and account for every byte"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_train_command(app), add_cost_command(app),
-                                         add_infer_command(app), add_plan_command(app)};
+  const std::vector<Command> commands = {add_train_command(app),
+                                         add_cost_command(app),
+                                         add_infer_command(app),
+                                         add_plan_command(app),
+                                         add_compare_optimizers_command(app),
+                                         add_compare_reuse_command(app)};
   std::string names;
   for (const Command& c : commands) names += (names.empty() ? "" : " or ") + c.app->get_name();
   try {

@@ -35,7 +35,7 @@ int run_cost(CostFlags& flags) {
   Executor ex(graph, eo, optimizer.get());
   OutsideArena outside;
   if (measure) {
-    outside = measure_synthetic_steps(ex, graph, f.batch);
+    outside = measure_synthetic_steps(ex, graph, f.batch).outside;
   }
   const ReportHeader h = header(f, mode, ex);
   const Textbook tb = textbook_estimate(graph, training, f.batch,
