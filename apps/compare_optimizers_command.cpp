@@ -80,8 +80,9 @@ int run_compare(const Flags& f) {
     eo.clip_grad_norm = row.clip;
     Executor ex(graph, eo, opt.get());
     double ms = -1;
-    if (f.measure)
+    if (f.measure) {
       ms = 1e3 * measure_synthetic_steps(ex, graph, f.batch, f.repeat).seconds_per_step;
+    }
     const MemoryStats& s = f.measure ? ex.measured() : ex.predicted();
     if (f.measure &&
         (s.peak_bytes != ex.predicted().peak_bytes || s.by_tag != ex.predicted().by_tag)) {

@@ -3,6 +3,7 @@
 // feed an input and read the output (and any kept tensor) through safetensors files.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -28,11 +29,14 @@ struct InferFlags {
   bool no_inplace = false, poison = false, json = false;
 };
 
+// The names of a comma-separated list, each once, in order of first mention.
 std::vector<std::string> split_names(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream s(list);
   for (std::string item; std::getline(s, item, ',');) {
-    if (!item.empty()) out.push_back(item);
+    if (!item.empty() && std::find(out.begin(), out.end(), item) == out.end()) {
+      out.push_back(item);
+    }
   }
   return out;
 }
@@ -68,11 +72,23 @@ int run_infer(const InferFlags& f) {
   ExecutorOptions eo;
   eo.training = false;
   eo.batch = f.batch;
-  eo.strategy = parse_strategy(f.reuse);
+  try {
+    eo.strategy = parse_strategy(f.reuse);
+  } catch (const Error& e) {
+    throw Error("--reuse " + std::string(e.what()));
+  }
   eo.in_place = !f.no_inplace;
   eo.keep = split_names(f.keep);
   eo.poison = f.poison;
-  Executor ex(graph, eo, nullptr);
+  std::unique_ptr<Executor> plan;
+  try {
+    plan = std::make_unique<Executor>(graph, eo, nullptr);
+  } catch (const Error& e) {
+    if (eo.strategy != Strategy::kPingPong || eo.keep.empty()) throw;
+    // A kept tensor stays live beside the chain, so the pass is no longer a chain.
+    throw Error(std::string(e.what()) + " (--keep holds tensors alive beside the chain)");
+  }
+  Executor& ex = *plan;
   OutsideArena outside;
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();

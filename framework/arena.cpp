@@ -46,12 +46,12 @@ std::byte* Arena::acquire(BufferId id, int64_t offset, const Buffer& buf) {
   return base_ + offset;
 }
 
-void Arena::release(BufferId id, const Buffer& buf) {
+void Arena::release(BufferId id, const Buffer& buf, bool poison) {
   const size_t i = static_cast<size_t>(id);
   CNNMEM_CHECK_MSG(live_[i], buf.name + " released while not live");
   live_[i] = 0;
   tracker_.remove(buf.tag, buf.bytes_aligned, buf.bytes_requested);
-  if (poison_) {
+  if (poison_ && poison) {
     float* p = reinterpret_cast<float*>(base_ + begin_[i]);
     const int64_t n = (end_[i] - begin_[i]) / static_cast<int64_t>(sizeof(float));
     for (int64_t k = 0; k < n; ++k) p[k] = std::numeric_limits<float>::quiet_NaN();

@@ -33,7 +33,8 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   std::byte* acquire(BufferId id, int64_t offset, const Buffer& buf);
-  void release(BufferId id, const Buffer& buf);
+  // `poison` = false keeps the bytes (outputs the caller reads after the step ends).
+  void release(BufferId id, const Buffer& buf, bool poison = true);
   bool observe(int op_index, const Op& op) { return tracker_.observe(op_index, op); }
   // Starts a new step: the high-water mark restarts from the live (persistent) bytes.
   void begin_step() { tracker_.reset(); }

@@ -250,8 +250,9 @@ void Executor::plan_clip_grad_norm(StepBuilder& b) {
         // Per-thread partial sums added in thread order: the same threads give the same bits.
         constexpr int kMaxPartials = 1024;
         double partial[kMaxPartials] = {};
-        for (const auto& [id, n] : grads) {
-          const float* g = t.f32(id);
+        for (const auto& grad : grads) {
+          const float* g = t.f32(grad.first);
+          const int64_t n = grad.second;
 #pragma omp parallel if (n > 16384)
           {
             const int tid = omp_get_thread_num();
@@ -331,7 +332,11 @@ void Executor::run_step() {
     }
     arena_->observe(static_cast<int>(i), schedule_.ops[i]);
     run_op(i);
-    for (BufferId id : ends_[i]) arena_->release(id, schedule_.buffers[static_cast<size_t>(id)]);
+    // What the last op hands back (the output, kept tensors) stays readable after the step.
+    const bool last = i + 1 == schedule_.ops.size();
+    for (BufferId id : ends_[i]) {
+      arena_->release(id, schedule_.buffers[static_cast<size_t>(id)], /*poison=*/!last);
+    }
   }
   stream_.wait();
   // Copy the step's numbers only when they are new (a copy of the op name could allocate).

@@ -163,6 +163,17 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
                 format_bytes(p.arena_bytes).c_str(),
                 measured ? format_bytes(m.arena_bytes).c_str() : "-");
   o << line;
+  const int64_t over = p.arena_bytes - p.lower_bound_bytes;
+  std::snprintf(line, sizeof line, "%-16s %30s %30s\n", "lower bound", "",
+                format_bytes(p.lower_bound_bytes).c_str());
+  o << line;
+  std::snprintf(line, sizeof line,
+                "arena over the lower bound (what no planner can beat): %s (%.2f%%)\n",
+                format_bytes(over).c_str(),
+                p.lower_bound_bytes > 0
+                    ? 100.0 * static_cast<double>(over) / static_cast<double>(p.lower_bound_bytes)
+                    : 0.0);
+  o << line;
   o << "\npeak at op " << p.peak_at.op_index << " \"" << p.peak_at.op << "\" (" << p.peak_at.phase
     << ")\n";
   if (measured) {
