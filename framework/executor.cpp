@@ -412,12 +412,17 @@ void Executor::init_weights(uint64_t seed) {
     // PyTorch's defaults for conv and linear: weights kaiming_uniform(a=sqrt(5)) and biases
     // both reduce to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
-    std::vector<float> v(static_cast<size_t>(dims_product(p.torch_shape)));
-    for (float& x : v) {
+    const auto count = static_cast<size_t>(dims_product(p.torch_shape));
+    // In training, the gradient buffer (same size, unused until the first step) holds the plain
+    // values, so that initialising a large layer needs no heap copy of it (400 MB for vgg16).
+    std::vector<float> heap;
+    float* v = p.grad != kNoBuffer ? table_.f32(p.grad) : (heap.resize(count), heap.data());
+    for (size_t i = 0; i < count; ++i) {
       const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
-      x = static_cast<float>((2.0 * u - 1.0) * bound);
+      v[i] = static_cast<float>((2.0 * u - 1.0) * bound);
     }
-    write_param(p, v.data());
+    write_param(p, v);
+    if (p.grad != kNoBuffer) std::memset(v, 0, p.md.get_size());
   }
 }
 
