@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "tests/apps/cli_helpers.h"
 #include "tests/apps/run_process.h"
 
 namespace cnnmem {
@@ -37,54 +38,16 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
+using test::command_line;
+using test::expect_user_error;
+using test::kTags;
 using test::ProcessResult;
+using test::run_cnnmem;
+using test::run_json;
 
-const std::string kBinary = CNNMEM_BINARY;
 const fs::path kGoldenDir = fs::path(CNNMEM_SOURCE_DIR) / "tests/fixtures/golden";
 const fs::path kInitWeights = kGoldenDir / "lenet5_init.safetensors";
 const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
-const std::vector<std::string> kTags = {
-    "weight", "grad", "optimizer_state", "activation", "activation_grad", "workspace", "input"};
-
-std::string command_line(const std::vector<std::string>& args) {
-  std::string s = "cnnmem";
-  for (const std::string& a : args) s += " " + a;
-  return s;
-}
-
-ProcessResult run_cnnmem(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {kBinary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test::run_process(argv);
-}
-
-// Exit 1, nothing on stdout, one line "cnnmem: error: ..." on stderr containing every word.
-void expect_user_error(const std::vector<std::string>& args,
-                       const std::vector<std::string>& words) {
-  SCOPED_TRACE(command_line(args));
-  const ProcessResult r = run_cnnmem(args);
-  ASSERT_FALSE(r.timed_out);
-  EXPECT_EQ(r.term_signal, 0) << "killed by signal " << r.term_signal << "; stderr: " << r.err;
-  EXPECT_EQ(r.exit_code, 1) << "stderr: " << r.err;
-  EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, StartsWith("cnnmem: error: "));
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.back(), '\n') << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
-  for (const std::string& w : words) EXPECT_THAT(r.err, HasSubstr(w));
-}
-
-// Exit 0, nothing on stderr, stdout exactly one JSON object.
-json run_json(const std::vector<std::string>& args) {
-  SCOPED_TRACE(command_line(args));
-  const ProcessResult r = run_cnnmem(args);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
-  EXPECT_EQ(r.err, "");
-  json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-  EXPECT_TRUE(j.is_object()) << "stdout is not one JSON object: " << r.out;
-  return j.is_object() ? j : json::object();
-}
 
 std::vector<double> losses_of(const json& j) {
   std::vector<double> out;
