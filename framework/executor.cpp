@@ -9,7 +9,9 @@
 
 #include "framework/alloc_probe.h"
 #include "framework/error.h"
+#include "layers/conv2d.h"
 #include "layers/layer.h"
+#include "layers/relu.h"
 #include "layers/softmax_cross_entropy.h"
 #include "optimizers/optimizer.h"
 
@@ -106,6 +108,7 @@ void Executor::plan(const Graph& graph) {
   std::vector<std::pair<size_t, size_t>> node_params(nodes.size());  // [begin, end) in b.params()
   values[0] = images;
   b.set_readers(images.buffer, graph.consumers(0));
+  fuse_conv_relu(graph);
   for (size_t i = 1; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     std::vector<TensorRef> in;
@@ -230,6 +233,22 @@ void Executor::plan(const Graph& graph) {
     if (schedule_.buffers[i].persistent || l.last < l.first) continue;
     starts_[static_cast<size_t>(l.first)].push_back(static_cast<BufferId>(i));
     ends_[static_cast<size_t>(l.last)].push_back(static_cast<BufferId>(i));
+  }
+}
+
+void Executor::fuse_conv_relu(const Graph& graph) {
+  // conv -> relu becomes one primitive (ReLU as a post-op) when the relu is the convolution's
+  // only reader, would run in place anyway, and nobody asked to keep the pre-ReLU values.
+  const auto& nodes = graph.nodes();
+  for (size_t i = 1; i + 1 < nodes.size(); ++i) {
+    auto* conv = dynamic_cast<Conv2d*>(nodes[i].layer.get());
+    auto* relu = dynamic_cast<Relu*>(nodes[i + 1].layer.get());
+    bool fuse = conv != nullptr && relu != nullptr && options_.in_place &&
+                nodes[i + 1].inputs == std::vector<int>{static_cast<int>(i)} &&
+                graph.consumers(static_cast<int>(i)) == 1;
+    for (const std::string& k : options_.keep) fuse = fuse && k != nodes[i].layer->name();
+    if (conv != nullptr) conv->set_fused_relu(fuse);
+    if (relu != nullptr) relu->set_fused(fuse);
   }
 }
 

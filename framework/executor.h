@@ -108,6 +108,7 @@ class Executor {
   };
   void plan(const Graph& graph);
   void plan_clip_grad_norm(StepBuilder& b);
+  void fuse_conv_relu(const Graph& graph);
   void run_op(size_t i);
   void write_param(const ParamBinding& p, const float* plain);
   void read_param(const ParamBinding& p, BufferId id, float* plain) const;

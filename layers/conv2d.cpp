@@ -82,7 +82,16 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
                 : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
                                                   src_any_, weights_any_, dst_any_, strides(),
                                                   dilates(), padding(), padding());
-  fwd_pd_.emplace(desc, b.attr(), b.engine());
+  // A fresh attr: primitive_attr copies share one handle, and the post-op must not leak into
+  // the builder's attr that every other primitive uses.
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (fused_relu_) {
+    dnnl::post_ops relu;
+    relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(relu);
+  }
+  fwd_pd_.emplace(desc, attr, b.engine());
   const Phase phase = Phase::kForward;
   src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
                       b.training() ? Tag::kActivation : Tag::kWorkspace, phase);

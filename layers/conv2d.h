@@ -27,6 +27,9 @@ class Conv2d : public Layer {
   Conv2d(std::string name, Conv2dOptions options);
   const char* kind() const override { return "conv2d"; }
   const Conv2dOptions& options() const { return opt_; }
+  // Apply ReLU to dst inside the forward primitive (a oneDNN post-op); the Relu layer that
+  // follows is then planned with Relu::set_fused(true). Call before planning.
+  void set_fused_relu(bool on) { fused_relu_ = on; }
 
   Dims infer(const std::vector<Dims>& in) const override;
   std::vector<ParamDecl> params(const std::vector<Dims>& in) const override;
@@ -41,6 +44,7 @@ class Conv2d : public Layer {
   dnnl::memory::dims padding() const { return {opt_.padding, opt_.padding}; }
 
   Conv2dOptions opt_;
+  bool fused_relu_ = false;
   // Planned state, valid between plan_forward and plan_backward.
   dnnl::memory::desc src_any_, weights_any_, bias_any_, dst_any_;
   std::optional<dnnl::convolution_forward::primitive_desc> fwd_pd_;

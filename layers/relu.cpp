@@ -18,6 +18,12 @@ TensorRef Relu::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
   const auto prop =
       b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   fwd_pd_.emplace(dnnl::eltwise_forward::desc(prop, kAlg, src.md, 0.f, 0.f), b.attr(), b.engine());
+  if (fused_) {
+    in_place_ = true;
+    dst_ = TensorRef{src.buffer, fwd_pd_->dst_desc()};
+    if (b.training()) b.mark_saved(dst_.buffer);
+    return dst_;
+  }
   in_place_ = b.can_overwrite(src.buffer) && fwd_pd_->dst_desc() == src.md;
   dst_ = in_place_ ? TensorRef{src.buffer, fwd_pd_->dst_desc()}
                    : b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());

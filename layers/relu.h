@@ -20,11 +20,15 @@ class Relu : public Layer {
   std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
                                        const std::vector<bool>& need) override;
   bool in_place() const { return in_place_; }
+  // The producer (a convolution) already applied ReLU as a post-op: no forward op of its own,
+  // its input is its output; backward is unchanged. Call before planning.
+  void set_fused(bool on) { fused_ = on; }
 
  private:
   std::optional<dnnl::eltwise_forward::primitive_desc> fwd_pd_;
   TensorRef dst_;
   bool in_place_ = false;
+  bool fused_ = false;
 };
 
 }  // namespace cnnmem
