@@ -104,7 +104,7 @@ void apply_common(CommonFlags& f) {
   } catch (const Error& e) {
     throw Error("--reuse " + std::string(e.what()));
   }
-  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+  set_threads(f.threads);
 }
 
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex) {
@@ -118,6 +118,8 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
   h.params = ex.param_count();
   return h;
 }
+
+void set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 

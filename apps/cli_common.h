@@ -39,6 +39,8 @@ void add_common(CLI::App* app, CommonFlags& f);
 void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
 void print_json(const nlohmann::json& j);
+// --threads: T compute threads, or every core when T is 0.
+void set_threads(int threads);
 
 // Binds `ex`, fills it with seeded weights and synthetic batches, runs a warm-up step and one
 // whose heap growth is measured, then `timed_steps` timed ones.

@@ -2,8 +2,6 @@
 // side by side: state bytes per parameter, peak bytes by tag, where the peak is (and whether it
 // moved from plain SGD's), and, with --measure, the step time. Two extra rows show what fused
 // updates save and what gradient clipping costs.
-#include <omp.h>
-
 #include <cstdio>
 #include <memory>
 
@@ -59,7 +57,7 @@ struct Flags {
 };
 
 int run_compare(const Flags& f) {
-  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+  set_threads(f.threads);
   const Graph graph = make_model(f.model);
   const int64_t params = graph.param_count();
   nlohmann::json out = {{"model", f.model}, {"batch", f.batch}, {"params", params}};

@@ -1,8 +1,6 @@
 // cnnmem compare-reuse: every buffer-reuse strategy for one model's inference pass, side by side:
 // arena bytes, peak live bytes, the distance to the lower bound no planner can beat, and the
 // time per image (each pass executed and measured; measured == predicted is checked).
-#include <omp.h>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -23,7 +21,7 @@ struct Flags {
 };
 
 int run_compare(const Flags& f) {
-  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+  set_threads(f.threads);
   const Graph graph = make_model(f.model);
   struct Case {
     Strategy strategy;

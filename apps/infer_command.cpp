@@ -1,8 +1,6 @@
 // cnnmem infer: run inference passes with a chosen buffer-reuse strategy and report their memory
 // (predicted and measured, with the lower bound no planner can beat) and their speed. Scripts can
 // feed an input and read the output (and any kept tensor) through safetensors files.
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -66,7 +64,7 @@ void fill_input(Executor& ex, const Graph& graph, const InferFlags& f) {
 }
 
 int run_infer(const InferFlags& f) {
-  omp_set_num_threads(f.threads > 0 ? f.threads : omp_get_num_procs());
+  set_threads(f.threads);
   if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
   const Graph graph = make_model(f.model);
   ExecutorOptions eo;
