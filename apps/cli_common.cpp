@@ -10,6 +10,7 @@
 #include "framework/batch_pipeline.h"
 #include "framework/error.h"
 #include "framework/trainer.h"
+#include "models/zoo.h"
 
 namespace cnnmem {
 
@@ -49,7 +50,7 @@ CLI::Validator non_negative_real() {
 }
 
 void add_common(CLI::App* app, CommonFlags& f) {
-  app->add_option("--model", f.model, "lenet5 | vgg-mini | vgg16")->required();
+  app->add_option("--model", f.model, model_help())->required();
   app->add_option("--batch", f.batch, "images per step")->check(whole_number(1));
   app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw | rmsprop | adagrad")
       ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop", "adagrad"}));
@@ -77,7 +78,12 @@ void add_common(CLI::App* app, CommonFlags& f) {
   app->add_option("--initial-accumulator-value", f.opt.initial_accumulator_value,
                   "adagrad: starting value of the sum of squares")
       ->check(non_negative_real());
-  app->add_option("--checkpoint", f.checkpoint, "activation checkpointing policy: none");
+  app->add_option("--checkpoint", f.checkpoint,
+                  "training: which layer inputs to keep, the rest is recomputed in backward: "
+                  "none | every:K | sqrt | budget:BYTES (e.g. budget:2G) | layers:NAME[,NAME]");
+  app->add_option("--memory-limit", f.memory_limit,
+                  "refuse to start when the plan needs more than this (bytes, or with K, M, G, "
+                  "KiB, MiB, GiB), and say what would fit");
   app->add_option("--threads", f.threads, "compute threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));
   app->add_flag("--json", f.json, "print one JSON object on stdout");
@@ -95,9 +101,9 @@ void apply_common(CommonFlags& f) {
   } catch (const std::logic_error&) {
     throw Error("--betas must be two numbers like 0.9,0.999, got \"" + f.betas + "\"");
   }
-  if (f.checkpoint != "none") {
-    throw Error("--checkpoint " + f.checkpoint +
-                ": only \"none\" is available in this version (checkpointing is planned)");
+  parse_checkpoint_policy(f.checkpoint);
+  if (!f.memory_limit.empty()) {
+    f.memory_limit_bytes = parse_byte_size(f.memory_limit, "--memory-limit");
   }
   try {
     parse_strategy(f.reuse);

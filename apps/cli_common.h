@@ -29,11 +29,14 @@ struct CommonFlags {
   std::string betas = "0.9,0.999";
   std::string checkpoint = "none";
   std::string reuse = "greedy-by-size";
+  std::string memory_limit;  // --memory-limit as given ("" = none)
+  int64_t memory_limit_bytes = 0;
   int threads = 0;
   bool json = false;
 };
 
-// Adds --model, --batch, the optimizer's flags, --checkpoint, --threads and --json.
+// Adds --model, --batch, the optimizer's flags, --checkpoint, --memory-limit, --threads and
+// --json.
 void add_common(CLI::App* app, CommonFlags& f);
 // Validates what CLI11 cannot (betas, policies) and sets the thread count.
 void apply_common(CommonFlags& f);
@@ -63,5 +66,6 @@ Command add_plan_command(CLI::App& app);
 Command add_infer_command(CLI::App& app);
 Command add_compare_optimizers_command(CLI::App& app);
 Command add_compare_reuse_command(CLI::App& app);
+Command add_sweep_checkpoint_command(CLI::App& app);
 
 }  // namespace cnnmem

@@ -24,7 +24,8 @@ int run(int argc, char** argv) {
                                          add_infer_command(app),
                                          add_plan_command(app),
                                          add_compare_optimizers_command(app),
-                                         add_compare_reuse_command(app)};
+                                         add_compare_reuse_command(app),
+                                         add_sweep_checkpoint_command(app)};
   std::string names;
   for (const Command& c : commands) names += (names.empty() ? "" : " or ") + c.app->get_name();
   try {

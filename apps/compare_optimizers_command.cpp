@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/output_flags.h"
 #include "framework/error.h"
 #include "models/zoo.h"
 
@@ -54,10 +55,12 @@ struct Flags {
   int threads = 0;
   int repeat = 3;
   bool measure = false, json = false;
+  OutputFlags out;
 };
 
 int run_compare(const Flags& f) {
   set_threads(f.threads);
+  check_output_flags(f.out, f.measure);
   const Graph graph = make_model(f.model);
   const int64_t params = graph.param_count();
   nlohmann::json out = {{"model", f.model}, {"batch", f.batch}, {"params", params}};
@@ -109,8 +112,14 @@ int run_compare(const Flags& f) {
                   static_cast<long long>(tag(Tag::kActivation)), at.c_str(), ms_text);
     }
   }
+  out["rows"] = table;
+  write_comparison_html(
+      f.out.html, "compare-optimizers",
+      f.model + " training, batch " + std::to_string(f.batch) + ": memory per optimizer",
+      std::to_string(params) + " parameters; " +
+          (f.measure ? "measured" : "predicted (--measure to run)"),
+      f.measure, out, f.json);
   if (f.json) {
-    out["rows"] = table;
     print_json(out);
   } else {
     std::printf(
@@ -126,7 +135,7 @@ Command add_compare_optimizers_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* c = app.add_subcommand("compare-optimizers",
                                    "the memory of one training step under every optimizer");
-  c->add_option("--model", f->model, "lenet5 | vgg-mini | vgg16")->required();
+  c->add_option("--model", f->model, model_help())->required();
   c->add_option("--batch", f->batch, "images per step")->check(whole_number(1));
   c->add_flag("--measure", f->measure, "run each step, measure it and time it");
   c->add_option("--repeat", f->repeat, "timed steps per row with --measure")
@@ -134,6 +143,7 @@ Command add_compare_optimizers_command(CLI::App& app) {
   c->add_option("--threads", f->threads, "compute threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));
   c->add_flag("--json", f->json, "print one JSON object on stdout");
+  add_output_flags(c, f->out, /*html_only=*/true);
   return {c, [f] { return run_compare(*f); }};
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/output_flags.h"
 #include "framework/error.h"
 #include "models/zoo.h"
 
@@ -18,10 +19,12 @@ struct Flags {
   int threads = 0;
   int repeat = 5;
   bool json = false;
+  OutputFlags out;
 };
 
 int run_compare(const Flags& f) {
   set_threads(f.threads);
+  check_output_flags(f.out, /*measured=*/true);
   const Graph graph = make_model(f.model);
   struct Case {
     Strategy strategy;
@@ -76,8 +79,13 @@ int run_compare(const Flags& f) {
                   static_cast<long long>(p.lower_bound_bytes), pct, ms);
     }
   }
+  const nlohmann::json out = {{"model", f.model}, {"batch", f.batch}, {"rows", table}};
+  write_comparison_html(
+      f.out.html, "compare-reuse",
+      f.model + " inference, batch " + std::to_string(f.batch) + ": buffer reuse strategies",
+      "every pass executed and measured; measured == predicted in every row", true, out, f.json);
   if (f.json) {
-    print_json({{"model", f.model}, {"batch", f.batch}, {"rows", table}});
+    print_json(out);
   } else {
     std::printf(
         "\narena: bytes reserved (weights included); peak live: the most bytes live at one op;"
@@ -93,12 +101,13 @@ Command add_compare_reuse_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* c =
       app.add_subcommand("compare-reuse", "every buffer-reuse strategy for an inference pass");
-  c->add_option("--model", f->model, "lenet5 | vgg-mini | vgg16")->required();
+  c->add_option("--model", f->model, model_help())->required();
   c->add_option("--batch", f->batch, "images per pass")->check(whole_number(1));
   c->add_option("--repeat", f->repeat, "timed passes per strategy")->check(whole_number(1, 1000));
   c->add_option("--threads", f->threads, "compute threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));
   c->add_flag("--json", f->json, "print one JSON object on stdout");
+  add_output_flags(c, f->out, /*html_only=*/true);
   return {c, [f] { return run_compare(*f); }};
 }
 

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "apps/cli_common.h"
+#include "apps/memory_limit.h"
+#include "apps/output_flags.h"
 #include "apps/output_path.h"
 #include "framework/error.h"
 #include "io/safetensors.h"
@@ -20,11 +22,13 @@ namespace {
 struct InferFlags {
   std::string model, weights, input_tensor, output_tensor, keep;
   std::string reuse = "greedy-by-size";
+  std::string memory_limit;
   int64_t batch = 1;
   int64_t repeat = 10;
   int64_t seed = 1;
   int threads = 0;
   bool no_inplace = false, poison = false, json = false;
+  OutputFlags out;
 };
 
 // The names of a comma-separated list, each once, in order of first mention.
@@ -66,6 +70,7 @@ void fill_input(Executor& ex, const Graph& graph, const InferFlags& f) {
 int run_infer(const InferFlags& f) {
   set_threads(f.threads);
   if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
+  check_output_flags(f.out, /*measured=*/true);
   const Graph graph = make_model(f.model);
   ExecutorOptions eo;
   eo.training = false;
@@ -87,6 +92,10 @@ int run_infer(const InferFlags& f) {
     throw Error(std::string(e.what()) + " (--keep holds tensors alive beside the chain)");
   }
   Executor& ex = *plan;
+  if (!f.memory_limit.empty()) {
+    enforce_memory_limit(parse_byte_size(f.memory_limit, "--memory-limit"), f.memory_limit, graph,
+                         eo, nullptr, ex);
+  }
   OutsideArena outside;
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
@@ -97,7 +106,8 @@ int run_infer(const InferFlags& f) {
   }
   outside.heap_setup_bytes = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
   fill_input(ex, graph, f);
-  ex.run_step();  // warm-up, and the pass whose output is written
+  const StepRecording recording(ex, f.out.any());  // keeps the last pass
+  ex.run_step();                                   // warm-up, and the pass whose output is written
   std::vector<NamedTensor> out = {ex.read_tensor("output")};
   for (const std::string& k : eo.keep) out.push_back(ex.read_tensor(k));
   const int64_t before = heap_in_use_bytes();
@@ -121,6 +131,7 @@ int run_infer(const InferFlags& f) {
   h.batch = f.batch;
   h.params = ex.param_count();
   const Textbook tb = textbook_estimate(graph, false, f.batch, 0);
+  write_step_outputs(f.out, h, graph, ex, tb, recording, true, outside, f.json);
   if (f.json) {
     nlohmann::json j = memory_json(h, ex, tb, true, outside);
     j["in_place"] = eo.in_place;
@@ -142,7 +153,7 @@ int run_infer(const InferFlags& f) {
 Command add_infer_command(CLI::App& app) {
   auto f = std::make_shared<InferFlags>();
   CLI::App* c = app.add_subcommand("infer", "run inference passes and report their memory");
-  c->add_option("--model", f->model, "lenet5 | vgg-mini | vgg16")->required();
+  c->add_option("--model", f->model, model_help())->required();
   c->add_option("--weights", f->weights, "safetensors file with PyTorch names (default: random)")
       ->check(CLI::ExistingFile);
   c->add_option("--batch", f->batch, "images per pass")->check(whole_number(1));
@@ -156,9 +167,13 @@ Command add_infer_command(CLI::App& app) {
                 "write \"output\" and the kept tensors to this safetensors file");
   c->add_option("--repeat", f->repeat, "timed passes after the first")->check(whole_number(0));
   c->add_option("--seed", f->seed, "seed of the random weights and input")->check(whole_number(0));
+  c->add_option("--memory-limit", f->memory_limit,
+                "refuse to start when the plan needs more than this (bytes, or with K, M, G, KiB, "
+                "MiB, GiB), and say what would fit");
   c->add_option("--threads", f->threads, "compute threads (default: all cores)")
       ->check(whole_number(1, kMaxThreads));
   c->add_flag("--json", f->json, "print one JSON object on stdout");
+  add_output_flags(c, f->out);
   return {c, [f] { return run_infer(*f); }};
 }
 

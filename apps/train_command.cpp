@@ -1,14 +1,18 @@
 // cnnmem train: train a model on Fashion-MNIST or synthetic data and print the memory report.
 #include <omp.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/memory_limit.h"
+#include "apps/output_flags.h"
 #include "apps/output_path.h"
 #include "apps/step_flags.h"
 #include "framework/error.h"
+#include "framework/progress.h"
 #include "framework/trainer.h"
 #include "io/safetensors.h"
 #include "models/zoo.h"
@@ -24,6 +28,9 @@ struct TrainFlags {
   bool no_shuffle = false, no_eval = false;
   int64_t seed = 1;
   StepFlags step;
+  OutputFlags out;
+  bool quiet = false;
+  int64_t progress_every = 0;  // 0: default_progress_every
 };
 
 int run_train(TrainFlags& flags) {
@@ -38,6 +45,7 @@ int run_train(TrainFlags& flags) {
   const std::string& save = flags.save;
   apply_common(f);
   if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
+  check_output_flags(flags.out, /*measured=*/true);
   Graph graph = make_model(f.model);
   auto optimizer = make_optimizer(f.opt);
   const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
@@ -46,31 +54,39 @@ int run_train(TrainFlags& flags) {
   eo.batch = f.batch;
   eo.strategy = parse_strategy(f.reuse);
   apply_step_flags(flags.step, eo);
+  eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
   Executor ex(graph, eo, optimizer.get());
+  enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, ex);
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (!init_weights.empty()) {
     ex.load_weights(read_safetensors(init_weights), init_weights);
+    ex.set_seed(t.seed);
   } else {
     ex.init_weights(t.seed);
   }
   const int64_t heap_setup = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
-  if (!f.json) {
+  if (!f.json && !flags.quiet) {
     std::cerr << "training " << f.model << " on " << data << ": " << optimizer->describe()
               << ", batch " << f.batch << ", " << omp_get_max_threads() << " threads\n";
-    t.on_step = [](int64_t step, int64_t epoch, float loss) {
-      if ((step + 1) % 200 == 0) {
-        std::fprintf(stderr, "  epoch %lld step %lld loss %.4f\n",
-                     static_cast<long long>(epoch) + 1, static_cast<long long>(step) + 1,
-                     static_cast<double>(loss));
-      }
-    };
   }
+  // Progress on stderr: a live bar on a terminal; plain lines otherwise, which --json turns off
+  // unless --progress-every asks for them (scripts read stdout, and often stderr too).
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  std::unique_ptr<ProgressPrinter> progress;
+  if (!flags.quiet && (terminal || !f.json || flags.progress_every > 0)) {
+    progress = std::make_unique<ProgressPrinter>(stderr, terminal, flags.progress_every);
+    t.on_step = [&progress](const TrainStep& s) { progress->step(s); };
+  }
+  // Records every training step's memory timeline and keeps the last (for --trace/--html/--csv).
+  const StepRecording recording(ex, flags.out.any());
   TrainResult r = train(ex, train_data, t);
   r.outside.heap_setup_bytes = heap_setup;
   if (!save.empty()) write_safetensors(save, ex.weights(), {{"format", "pt"}, {"model", f.model}});
   const ReportHeader h = header(f, "train", ex);
   const Textbook tb = textbook_estimate(graph, true, f.batch, optimizer->state_bytes_per_element());
+  write_step_outputs(flags.out, h, graph, ex, tb, recording, true, r.outside,
+                     f.json || flags.quiet);
   if (f.json) {
     nlohmann::json j = memory_json(h, ex, tb, true, r.outside);
     j["test_accuracy"] =
@@ -114,6 +130,13 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   train->add_option("--save", flags->save, "write the trained weights (safetensors)");
   add_step_flags(train, flags->step);
+  add_output_flags(train, flags->out);
+  train->add_flag("--quiet", flags->quiet, "no progress on stderr");
+  train
+      ->add_option("--progress-every", flags->progress_every,
+                   "when stderr is not a terminal, a progress line every N steps (default: about "
+                   "20 lines a run; with --json, none unless this is given)")
+      ->check(whole_number(1));
 
   return {train, [flags] { return run_train(*flags); }};
 }

@@ -44,6 +44,7 @@ struct HarnessOptions {
   std::string optimizer = "sgd";
   double lr = 0.0;  // lr 0 keeps weights fixed across iterations (layer benchmarks)
   int threads = 2;
+  std::string checkpoint = "none";  // training: --checkpoint policy
 };
 
 // Keeps the graph, the optimizer and the executor alive together, in that order.
@@ -82,6 +83,7 @@ inline std::unique_ptr<Harness> make_harness(Graph graph, const HarnessOptions& 
   ExecutorOptions eo;
   eo.training = o.training;
   eo.batch = o.batch;
+  eo.checkpoint = parse_checkpoint_policy(o.checkpoint);
   h->ex = std::make_unique<Executor>(h->graph, eo, h->optimizer.get());
   h->ex->bind();
   h->ex->init_weights(1);

@@ -44,6 +44,7 @@ class Arena {
   void set_poison(bool on) { poison_ = on; }
   int64_t reserved_bytes() const { return bytes_; }
   int64_t live_bytes() const { return tracker_.live_bytes(); }
+  const TagBytes& live_by_tag() const { return tracker_.live_by_tag(); }
   int64_t peak_bytes() const { return tracker_.stats().peak_bytes; }
   bool is_live(BufferId id) const { return live_[static_cast<size_t>(id)] != 0; }
   // The step's numbers so far; arena_bytes is what this arena reserved.

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -9,7 +10,9 @@
 
 #include "framework/alloc_probe.h"
 #include "framework/error.h"
+#include "layers/batch_norm2d.h"
 #include "layers/conv2d.h"
+#include "layers/dropout.h"
 #include "layers/layer.h"
 #include "layers/relu.h"
 #include "layers/softmax_cross_entropy.h"
@@ -25,9 +28,9 @@ namespace {
 
 memory::desc plain_desc(const memory::dims& dims) {
   static const memory::format_tag tags[] = {memory::format_tag::undef, memory::format_tag::a,
-                                            memory::format_tag::ab, memory::format_tag::abc,
-                                            memory::format_tag::abcd};
-  CNNMEM_CHECK(!dims.empty() && dims.size() <= 4);
+                                            memory::format_tag::ab,    memory::format_tag::abc,
+                                            memory::format_tag::abcd,  memory::format_tag::abcde};
+  CNNMEM_CHECK(!dims.empty() && dims.size() <= 5);
   return memory::desc(dims, memory::data_type::f32, tags[dims.size()]);
 }
 
@@ -41,6 +44,7 @@ std::string shapes_of(const std::vector<TensorRef>& in) {
 
 Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer)
     : options_(options),
+      graph_(&graph),
       optimizer_(optimizer),
       engine_(dnnl::engine::kind::cpu, 0),
       stream_(engine_) {
@@ -55,6 +59,11 @@ Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer
     throw Error(
         "--fuse-update cannot be combined with --clip-grad-norm: clipping needs the "
         "global norm of every gradient before the first update; drop one of them");
+  }
+  if (!options_.training && options_.checkpoint.kind != CheckpointPolicy::Kind::kNone) {
+    throw Error("--checkpoint " + options_.checkpoint.text +
+                ": checkpointing applies to training; an inference pass keeps nothing for "
+                "backward (drop --checkpoint or use --mode train)");
   }
   if (!(options_.clip_grad_norm >= 0)) {
     throw Error("--clip-grad-norm must be a positive number (0 = off), got " +
@@ -106,16 +115,30 @@ void Executor::plan(const Graph& graph) {
   const auto& nodes = graph.nodes();
   std::vector<TensorRef> values(nodes.size());
   std::vector<std::pair<size_t, size_t>> node_params(nodes.size());  // [begin, end) in b.params()
+  // Each node's forward and backward ops, [begin, end) in b.ops(), for checkpointing.
+  std::vector<std::pair<size_t, size_t>> node_fwd(nodes.size()), node_bwd(nodes.size());
   values[0] = images;
   b.set_readers(images.buffer, graph.consumers(0));
   fuse_conv_relu(graph);
+  for (const Node& node : nodes) {
+    // Dropout masks follow this executor's step number and seed, so that a recomputed forward
+    // op draws the same mask as the forward op it copies.
+    auto* d = dynamic_cast<Dropout*>(node.layer.get());
+    forward_differs_ = forward_differs_ || (d != nullptr && d->p() > 0) ||
+                       dynamic_cast<BatchNorm2d*>(node.layer.get()) != nullptr;
+    if (training && d != nullptr && !d->has_user_step_counter()) {
+      d->bind_executor(&steps_run_, &dropout_seed_);
+    }
+  }
   for (size_t i = 1; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     std::vector<TensorRef> in;
     for (int id : node.inputs) in.push_back(values[static_cast<size_t>(id)]);
     try {
       node_params[i].first = b.params().size();
+      node_fwd[i].first = b.ops().size();
       values[i] = node.layer->plan_forward(b, in);
+      node_fwd[i].second = b.ops().size();
       node_params[i].second = b.params().size();
     } catch (const dnnl::error& e) {
       throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
@@ -127,12 +150,7 @@ void Executor::plan(const Graph& graph) {
         kept_.emplace_back(k, values[i]);
       }
     }
-    const int readers = graph.consumers(static_cast<int>(i));
-    if (training && readers > 1) {
-      throw Error("model " + graph.name() + ": \"" + node.layer->name() +
-                  "\" feeds several layers; training such graphs is not supported yet");
-    }
-    b.set_readers(values[i].buffer, readers);
+    b.set_readers(values[i].buffer, graph.consumers(static_cast<int>(i)));
   }
   logits_ = values.back();
   if (logits_.md.dims().size() != 2 || logits_.md.dims()[1] != graph.classes()) {
@@ -172,10 +190,20 @@ void Executor::plan(const Graph& graph) {
       const Node& node = nodes[i];
       std::vector<bool> need;
       for (int id : node.inputs) need.push_back(id != 0);
+      node_bwd[i].first = b.ops().size();
       try {
         const std::vector<TensorRef> d = node.layer->plan_backward(b, diffs[i], need);
         for (size_t k = 0; k < node.inputs.size(); ++k) {
-          if (need[k]) diffs[static_cast<size_t>(node.inputs[k])] = d[k];
+          if (!need[k]) continue;
+          // One buffer handed to several inputs (a residual add) must outlive every reader:
+          // no layer may write its gradient over it in place.
+          for (size_t j = 0; j < node.inputs.size(); ++j) {
+            if (j != k && need[j] && d[j].buffer == d[k].buffer) b.mark_saved(d[k].buffer);
+          }
+          const auto src = static_cast<size_t>(node.inputs[k]);
+          diffs[src] = diffs[src].buffer == kNoBuffer
+                           ? d[k]
+                           : accumulate_gradient(b, nodes[src].layer->name(), diffs[src], d[k]);
         }
       } catch (const dnnl::error& e) {
         throw InternalError(std::string(node.layer->kind()) + " \"" + node.layer->name() +
@@ -188,13 +216,20 @@ void Executor::plan(const Graph& graph) {
           optimizer_->plan_update(b, p);
         }
       }
+      node_bwd[i].second = b.ops().size();
     }
     if (options_.clip_grad_norm > 0) plan_clip_grad_norm(b);
     if (!options_.fuse_update) optimizer_->plan(b);
   }
   params_ = b.params();
+  states_ = b.states();
+  if (b.scratchpad() != kNoBuffer) checkpoint_shared_.push_back(b.scratchpad());
   schedule_ = b.finish();
   lifetimes_ = schedule_.lifetimes();
+  if (training) {
+    find_checkpoint_units(graph, values, node_fwd, node_bwd);
+    apply_checkpoint_policy(graph);
+  }
 
   // Plan: persistent buffers first, one after the other; transient ones share the rest. Ping-pong
   // alternates the chain of feature maps (activations and the input) between two slots; the
@@ -234,6 +269,118 @@ void Executor::plan(const Graph& graph) {
     starts_[static_cast<size_t>(l.first)].push_back(static_cast<BufferId>(i));
     ends_[static_cast<size_t>(l.last)].push_back(static_cast<BufferId>(i));
   }
+}
+
+TensorRef Executor::accumulate_gradient(StepBuilder& b, const std::string& name,
+                                        const TensorRef& have, const TensorRef& more) {
+  // A tensor read by several layers gets the sum of their gradients, in a new buffer: either
+  // part may still be read by another branch.
+  const std::string base = name + ".diff_sum" + std::to_string(++gradient_sums_);
+  const TensorRef other =
+      b.reorder_to(more, have.md, base + ".src", Tag::kActivationGrad, Phase::kBackward);
+  const dnnl::binary::primitive_desc pd(
+      dnnl::binary::desc(dnnl::algorithm::binary_add, have.md, have.md, have.md), b.attr(),
+      b.engine());
+  const TensorRef dst = b.book(base, Tag::kActivationGrad, pd.dst_desc());
+  b.add_op(base, Phase::kBackward,
+           {b.call<dnnl::binary>(
+               pd, {{DNNL_ARG_SRC_0, have}, {DNNL_ARG_SRC_1, other}, {DNNL_ARG_DST, dst}})},
+           {}, {}, static_cast<double>(have.md.get_size()) / sizeof(float));
+  return dst;
+}
+
+void Executor::find_checkpoint_units(const Graph& graph, const std::vector<TensorRef>& values,
+                                     const std::vector<std::pair<size_t, size_t>>& node_fwd,
+                                     const std::vector<std::pair<size_t, size_t>>& node_bwd) {
+  // A unit starts at node i unless node i wrote over its input (a fused or in-place ReLU, a
+  // flatten that needed no reorder) or a tensor from before node i-1 is read after it.
+  const auto& nodes = graph.nodes();
+  units_.clear();
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    bool starts = i == 1 || values[i].buffer != values[i - 1].buffer;
+    for (size_t j = i; starts && j < nodes.size(); ++j) {
+      for (int in : nodes[j].inputs) starts = starts && in >= static_cast<int>(i) - 1;
+    }
+    if (starts) {
+      CheckpointUnit u;
+      u.name = nodes[i].layer->name();
+      u.first_node = static_cast<int>(i);
+      u.input = values[i - 1].buffer;
+      units_.push_back(u);
+    }
+    CheckpointUnit& u = units_.back();
+    u.last_node = static_cast<int>(i);
+  }
+  for (CheckpointUnit& u : units_) {
+    const auto first = static_cast<size_t>(u.first_node), last = static_cast<size_t>(u.last_node);
+    u.fwd_begin = node_fwd[first].first;
+    u.fwd_end = node_fwd[last].second;
+    u.bwd_begin = node_bwd[last].first;
+    u.bwd_end = node_bwd[first].second;
+    for (size_t k = u.fwd_begin; k < u.fwd_end; ++k) u.flops += schedule_.ops[k].flops;
+    checkpoint_.forward_flops += u.flops;
+  }
+}
+
+void Executor::apply_checkpoint_policy(const Graph& graph) {
+  const CheckpointPolicy& policy = options_.checkpoint;
+  checkpoint_.policy = policy.text;
+  const int n = static_cast<int>(units_.size());
+  std::vector<int> kept;
+  switch (policy.kind) {
+    case CheckpointPolicy::Kind::kNone:
+      return;
+    case CheckpointPolicy::Kind::kEvery:
+      for (int64_t u = policy.every; u < n; u += policy.every) kept.push_back(static_cast<int>(u));
+      break;
+    case CheckpointPolicy::Kind::kSqrt: {
+      // Segments of k = round(sqrt(n)) units counted from the end, so that the last segment,
+      // which backward reaches first and which is never recomputed, is a full one.
+      const int k = std::max(1, static_cast<int>(std::lround(std::sqrt(n))));
+      for (int u = n - k; u > 0; u -= k) kept.insert(kept.begin(), u);
+      break;
+    }
+    case CheckpointPolicy::Kind::kLayers:
+      for (const std::string& name : policy.layers) kept.push_back(unit_index(graph, name));
+      break;
+    case CheckpointPolicy::Kind::kBudget:
+      kept = CheckpointSearch(schedule_, units_, checkpoint_shared_).fit(policy.budget_bytes).kept;
+      break;
+  }
+  if (kept.empty()) return;
+  const CheckpointRewrite rewrite =
+      plan_rewrite(schedule_, lifetimes_, units_, kept, checkpoint_shared_);
+  schedule_ = apply_rewrite(schedule_, rewrite);
+  lifetimes_ = schedule_.lifetimes();
+  checkpoint_.recompute_flops = rewrite.recompute_flops;
+  for (int u : rewrite.kept) checkpoint_.kept.push_back(units_[static_cast<size_t>(u)].name);
+}
+
+int Executor::unit_index(const Graph& graph, const std::string& name) const {
+  std::string starts;
+  for (size_t u = 1; u < units_.size(); ++u) {
+    if (units_[u].name == name) return static_cast<int>(u);
+    if (u <= 4) starts += (starts.empty() ? "" : ", ") + units_[u].name;
+  }
+  const std::string what = "--checkpoint layers:" + name + ": ";
+  if (!units_.empty() && units_[0].name == name) {
+    throw Error(what +
+                "the input of the first layer (the images) is always kept; name a later "
+                "layer, e.g. " +
+                starts);
+  }
+  for (const Node& node : graph.nodes()) {
+    if (node.layer != nullptr && node.layer->name() == name) {
+      throw Error(what + "\"" + name +
+                  "\" works in place on its input, which is not kept as a "
+                  "tensor of its own; name a layer that starts a unit, e.g. " +
+                  starts);
+    }
+  }
+  throw Error(what + "model " + graph.name() +
+              " has no layer of that name; layers whose input "
+              "can be kept are e.g. " +
+              starts);
 }
 
 void Executor::fuse_conv_relu(const Graph& graph) {
@@ -318,6 +465,14 @@ void Executor::bind() {
       table_.set(id, arena_->address(offsets_[i]));
     }
   }
+  op_tables_.clear();
+  op_tables_.resize(schedule_.ops.size());
+  for (size_t i = 0; i < schedule_.ops.size(); ++i) {
+    const Op& op = schedule_.ops[i];
+    if (op.aliases.empty()) continue;
+    op_tables_[i] = std::make_unique<BufferTable>(table_);
+    for (const auto& [orig, copy] : op.aliases) op_tables_[i]->set(orig, table_.bytes(copy));
+  }
   bound_.assign(schedule_.ops.size(), {});
   for (size_t i = 0; i < schedule_.ops.size(); ++i) {
     for (const DnnlCall& c : schedule_.ops[i].calls) {
@@ -337,20 +492,34 @@ void Executor::run_op(size_t i) {
     g_in_dnnl_execute.store(false, std::memory_order_relaxed);
   }
   const Op& op = schedule_.ops[i];
-  if (op.custom) op.custom(table_);
+  if (op.custom) op.custom(op_tables_[i] ? *op_tables_[i] : table_);
 }
 
 void Executor::run_step() {
   CNNMEM_CHECK_MSG(bound(), "run_step before bind");
   if (optimizer_ != nullptr) optimizer_->begin_step();
   arena_->begin_step();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  const auto since = [t0](Clock::time_point t) {
+    return std::chrono::duration<double>(t - t0).count();
+  };
   for (size_t i = 0; i < schedule_.ops.size(); ++i) {
     for (BufferId id : starts_[i]) {
       arena_->acquire(id, offsets_[static_cast<size_t>(id)],
                       schedule_.buffers[static_cast<size_t>(id)]);
     }
     arena_->observe(static_cast<int>(i), schedule_.ops[i]);
-    run_op(i);
+    if (observer_ != nullptr) {
+      // The op's time includes waiting for oneDNN's stream, so that it is the op's own.
+      const Clock::time_point begin = Clock::now();
+      run_op(i);
+      stream_.wait();
+      observer_->on_op(static_cast<int>(i), schedule_.ops[i], arena_->live_by_tag(), since(begin),
+                       since(Clock::now()));
+    } else {
+      run_op(i);
+    }
     // What the last op hands back (the output, kept tensors) stays readable after the step.
     const bool last = i + 1 == schedule_.ops.size();
     for (BufferId id : ends_[i]) {
@@ -360,6 +529,7 @@ void Executor::run_step() {
   stream_.wait();
   // Copy the step's numbers only when they are new (a copy of the op name could allocate).
   if (steps_run_ == 0 || arena_->peak_bytes() > measured_.peak_bytes) measured_ = arena_->stats();
+  if (observer_ != nullptr) observer_->on_step_end(arena_->stats());
   ++steps_run_;
 }
 
@@ -424,8 +594,11 @@ void Executor::read_param(const ParamBinding& p, BufferId id, float* plain) cons
   s.wait();
 }
 
+void Executor::set_seed(uint64_t seed) { dropout_seed_ = seed; }
+
 void Executor::init_weights(uint64_t seed) {
   CNNMEM_CHECK(bound());
+  set_seed(seed);
   std::mt19937_64 rng(seed);
   for (const ParamBinding& p : params_) {
     // PyTorch's defaults for conv and linear: weights kaiming_uniform(a=sqrt(5)) and biases
@@ -437,38 +610,56 @@ void Executor::init_weights(uint64_t seed) {
     std::vector<float> heap;
     float* v = p.grad != kNoBuffer ? table_.f32(p.grad) : (heap.resize(count), heap.data());
     for (size_t i = 0; i < count; ++i) {
+      if (p.init_constant) {
+        v[i] = *p.init_constant;  // BatchNorm: weight 1, bias 0; draws no random numbers
+        continue;
+      }
       const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
       v[i] = static_cast<float>((2.0 * u - 1.0) * bound);
     }
     write_param(p, v);
     if (p.grad != kNoBuffer) std::memset(v, 0, p.md.get_size());
   }
+  // State tensors (running mean 0, running variance 1, num_batches_tracked 0).
+  for (const StateBinding& s : states_) {
+    const std::vector<float> v(static_cast<size_t>(dims_product(s.torch_shape)), s.init_value);
+    write_state(s, v.data());
+  }
 }
 
 void Executor::load_weights(const SafetensorsFile& file, const std::string& source) {
   CNNMEM_CHECK(bound());
-  for (const ParamBinding& p : params_) {
-    const NamedTensor* t = find_tensor(file, p.name);
+  // Parameters and state tensors alike, as PyTorch's load_state_dict(strict=True).
+  std::vector<std::pair<std::string, Dims>> expected;
+  for (const ParamBinding& p : params_) expected.emplace_back(p.name, p.torch_shape);
+  for (const StateBinding& s : states_) expected.emplace_back(s.name, s.torch_shape);
+  for (const auto& [name, shape] : expected) {
+    const NamedTensor* t = find_tensor(file, name);
     if (t == nullptr) {
-      throw Error(source + ": tensor \"" + p.name + "\" is missing; the model expects " +
-                  std::to_string(params_.size()) + " tensors named like PyTorch's");
+      throw Error(source + ": tensor \"" + name + "\" is missing; the model expects " +
+                  std::to_string(expected.size()) + " tensors named like PyTorch's");
     }
-    if (t->shape != p.torch_shape) {
-      throw Error(source + ": tensor \"" + p.name + "\" has shape " + dims_str(t->shape) +
-                  ", the model expects " + dims_str(p.torch_shape));
+    if (t->shape != shape) {
+      throw Error(source + ": tensor \"" + name + "\" has shape " + dims_str(t->shape) +
+                  ", the model expects " + dims_str(shape));
     }
   }
   for (const NamedTensor& t : file.tensors) {
     bool known = false;
-    for (const ParamBinding& p : params_) known = known || p.name == t.name;
+    for (const auto& [name, shape] : expected) known = known || name == t.name;
     if (!known) {
       throw Error(source + ": tensor \"" + t.name + "\" is not a parameter of this model");
     }
   }
   for (const ParamBinding& p : params_) write_param(p, find_tensor(file, p.name)->data.data());
+  for (const StateBinding& s : states_) write_state(s, find_tensor(file, s.name)->data.data());
 }
 
-std::vector<NamedTensor> Executor::weights() const { return read_params(false); }
+std::vector<NamedTensor> Executor::weights() const {
+  std::vector<NamedTensor> out = read_params(false);
+  for (const StateBinding& s : states_) out.push_back(read_state(s));
+  return out;
+}
 
 std::vector<NamedTensor> Executor::gradients() const {
   CNNMEM_CHECK_MSG(options_.training, "gradients exist only in training");
@@ -487,6 +678,27 @@ std::vector<NamedTensor> Executor::read_params(bool grads) const {
     out.push_back(std::move(t));
   }
   return out;
+}
+
+void Executor::write_state(const StateBinding& s, const float* plain) {
+  memory src(plain_desc(s.md.dims()), engine_, const_cast<float*>(plain));
+  memory dst(s.md, engine_, table_.bytes(s.buffer));
+  dnnl::reorder(src, dst).execute(stream_, src, dst);
+  stream_.wait();
+}
+
+NamedTensor Executor::read_state(const StateBinding& s) const {
+  CNNMEM_CHECK(bound());
+  NamedTensor t;
+  t.name = s.name;
+  t.shape = s.torch_shape;
+  t.data.resize(static_cast<size_t>(dims_product(s.torch_shape)));
+  dnnl::stream str(engine_);
+  memory src(s.md, engine_, table_.bytes(s.buffer));
+  memory dst(plain_desc(s.md.dims()), engine_, t.data.data());
+  dnnl::reorder(src, dst).execute(str, src, dst);
+  str.wait();
+  return t;
 }
 
 }  // namespace cnnmem

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "framework/arena.h"
+#include "framework/checkpoint.h"
 #include "framework/graph.h"
 #include "framework/memory_stats.h"
 #include "framework/planner.h"
@@ -49,6 +50,16 @@ struct ExecutorOptions {
   std::vector<std::string> keep;
   // Fill released buffers with NaN, so a read after reuse shows in the output.
   bool poison = false;
+  // Training: which layer inputs to keep and which to recompute (framework/checkpoint.h).
+  CheckpointPolicy checkpoint;
+};
+
+// What checkpointing did to a training step.
+struct CheckpointInfo {
+  std::string policy = "none";
+  std::vector<std::string> kept;  // layers whose input is kept (besides the images)
+  double recompute_flops = 0;     // per step
+  double forward_flops = 0;       // of the whole forward pass, per step
 };
 
 // Fills the staging input buffers; the load op calls it at the start of every step.
@@ -59,6 +70,20 @@ class BatchSource {
   virtual void prefetch_next() = 0;  // start preparing the batch after it
 };
 
+// Sees every op of a measured step as it runs (traces, timelines). Called on the step's thread,
+// after the op's buffers are acquired and the op ran; must not allocate if the step is to stay
+// allocation-free (preallocate, e.g. one record per op).
+class OpObserver {
+ public:
+  virtual ~OpObserver() = default;
+  // `live` is the arena's live bytes per tag while the op ran (its inputs, outputs and every
+  // persistent buffer); `begin`/`end` are steady-clock seconds since the step began.
+  virtual void on_op(int op_index, const Op& op, const TagBytes& live, double begin,
+                     double end) = 0;
+  // After the last op: the step's measured numbers.
+  virtual void on_step_end(const MemoryStats& measured) = 0;
+};
+
 class Executor {
  public:
   Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer);
@@ -67,6 +92,10 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   const ExecutorOptions& options() const { return options_; }
+  // The graph this executor was planned from (it must outlive the executor).
+  const Graph& graph() const { return *graph_; }
+  // BatchNorm or dropout: evaluation needs an inference pass, not the training forward ops.
+  bool forward_differs_in_training() const { return forward_differs_; }
   const Schedule& schedule() const { return schedule_; }
   const std::vector<Lifetime>& lifetimes() const { return lifetimes_; }
   const std::vector<int64_t>& offsets() const { return offsets_; }
@@ -79,9 +108,16 @@ class Executor {
   void bind();
   bool bound() const { return arena_ != nullptr; }
 
-  void init_weights(uint64_t seed);  // PyTorch's default uniform ranges
+  void init_weights(uint64_t seed);  // PyTorch's default uniform ranges; also set_seed(seed)
+  // Seeds the dropout masks (a mask is a function of the seed, the step and the layer).
+  void set_seed(uint64_t seed);
   void load_weights(const SafetensorsFile& file, const std::string& source);
-  std::vector<NamedTensor> weights() const;    // PyTorch names, shapes and layouts
+  // Parameters, then state tensors (BatchNorm running statistics), by PyTorch name, shape and
+  // layout: what a PyTorch state_dict holds. load_weights expects the same set.
+  std::vector<NamedTensor> weights() const;
+  // Non-trainable persistent tensors, registered through StepBuilder::state(); plan() copies
+  // them from its StepBuilder next to the parameters (`states_ = b.states();`).
+  const std::vector<StateBinding>& states() const { return states_; }
   std::vector<NamedTensor> gradients() const;  // of the last training step, same names
 
   // Staging input buffers: (N, C, H, W) floats and N int32 labels.
@@ -89,6 +125,8 @@ class Executor {
   int32_t* staging_labels() const;
   void set_batch_source(BatchSource* source) { source_ = source; }
   void set_valid_rows(int64_t rows);
+  // Every op of the following run_step calls goes to `observer` (null: none). Not owned.
+  void set_observer(OpObserver* observer) { observer_ = observer; }
 
   void run_step();              // every op, with the arena's accounting
   void run_forward();           // load, forward and loss forward only (evaluation; no accounting)
@@ -97,6 +135,12 @@ class Executor {
   const float* logits() const;  // (N, classes), plain, after the last run
   // "output" (the logits) or a tensor named in options().keep, in plain NCHW / NC layout.
   NamedTensor read_tensor(const std::string& name) const;
+
+  // Training: the units checkpointing works with (of the schedule before any rewrite), the
+  // buffers it never copies, and what the policy chose.
+  const std::vector<CheckpointUnit>& checkpoint_units() const { return units_; }
+  const std::vector<BufferId>& checkpoint_shared() const { return checkpoint_shared_; }
+  const CheckpointInfo& checkpoint() const { return checkpoint_; }
 
   MemoryStats measured() const { return measured_; }
   int64_t steps_run() const { return steps_run_; }
@@ -109,12 +153,23 @@ class Executor {
   void plan(const Graph& graph);
   void plan_clip_grad_norm(StepBuilder& b);
   void fuse_conv_relu(const Graph& graph);
+  void find_checkpoint_units(const Graph& graph, const std::vector<TensorRef>& values,
+                             const std::vector<std::pair<size_t, size_t>>& node_fwd,
+                             const std::vector<std::pair<size_t, size_t>>& node_bwd);
+  void apply_checkpoint_policy(const Graph& graph);
+  TensorRef accumulate_gradient(StepBuilder& b, const std::string& name, const TensorRef& have,
+                                const TensorRef& more);
+  int unit_index(const Graph& graph, const std::string& name) const;
   void run_op(size_t i);
   void write_param(const ParamBinding& p, const float* plain);
   void read_param(const ParamBinding& p, BufferId id, float* plain) const;
   std::vector<NamedTensor> read_params(bool grads) const;
+  void write_state(const StateBinding& s, const float* plain);
+  NamedTensor read_state(const StateBinding& s) const;
 
   ExecutorOptions options_;
+  const Graph* graph_;
+  bool forward_differs_ = false;
   Optimizer* optimizer_;
   std::unique_ptr<SoftmaxCrossEntropy> loss_;
   dnnl::engine engine_;
@@ -124,17 +179,25 @@ class Executor {
   std::vector<int64_t> offsets_;
   MemoryStats predicted_;
   std::vector<ParamBinding> params_;
+  std::vector<StateBinding> states_;
   BufferId images_ = kNoBuffer, labels_ = kNoBuffer, staging_images_ = kNoBuffer,
            staging_labels_ = kNoBuffer, result_ = kNoBuffer;
   TensorRef logits_;
   std::vector<std::pair<std::string, TensorRef>> kept_;
   size_t forward_end_ = 0;  // ops [0, forward_end_) are load, forward and loss forward
+  int gradient_sums_ = 0;
+  uint64_t dropout_seed_ = 0;  // read by the dropout ops at every run
+  std::vector<CheckpointUnit> units_;
+  std::vector<BufferId> checkpoint_shared_;
+  CheckpointInfo checkpoint_;
 
   std::unique_ptr<Arena> arena_;
   BufferTable table_;
+  std::vector<std::unique_ptr<BufferTable>> op_tables_;  // per op with aliases: its own view
   std::vector<std::vector<BoundCall>> bound_;
   std::vector<std::vector<BufferId>> starts_, ends_;
   BatchSource* source_ = nullptr;
+  OpObserver* observer_ = nullptr;
   MemoryStats measured_;
   int64_t steps_run_ = 0;
 };

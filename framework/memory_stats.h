@@ -53,6 +53,7 @@ class PeakTracker {
   bool observe(int op_index, const Op& op);
   const MemoryStats& stats() const { return stats_; }
   int64_t live_bytes() const { return live_; }
+  const TagBytes& live_by_tag() const { return live_by_tag_; }
 
  private:
   MemoryStats stats_;

@@ -72,6 +72,12 @@ nlohmann::json memory_json(const ReportHeader& h, const Executor& ex, const Text
   nlohmann::json tb = nlohmann::json::object();
   for (Tag tag : kAllTags) tb[std::string(tag_name(tag))] = textbook.by_tag[tag_index(tag)];
   j["textbook"] = {{"total_bytes", textbook.total}, {"by_tag", tb}};
+  if (h.mode == "train") {
+    const CheckpointInfo& c = ex.checkpoint();
+    j["checkpoint_kept"] = c.kept;
+    j["recompute_flops"] = c.recompute_flops;
+    j["forward_flops"] = c.forward_flops;
+  }
   if (measured) {
     j["measured"] = stats_json(ex.measured());
     j["outside_arena"] = {{"rss_peak_bytes", outside.rss_peak_bytes},
@@ -176,6 +182,22 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
   o << line;
   o << "\npeak at op " << p.peak_at.op_index << " \"" << p.peak_at.op << "\" (" << p.peak_at.phase
     << ")\n";
+  const CheckpointInfo& ck = ex.checkpoint();
+  if (h.mode == "train" && !ck.kept.empty()) {
+    std::string names;
+    for (size_t i = 0; i < ck.kept.size(); ++i) {
+      if (i == 6) {
+        names += ", ...";
+        break;
+      }
+      names += (i == 0 ? "" : ", ") + ck.kept[i];
+    }
+    o << "checkpointing: keeps the inputs of " << ck.kept.size() << " layers (" << names << "); ";
+    std::snprintf(line, sizeof line, "recomputes %.3g GFLOP a step (%.0f%% of the forward pass)\n",
+                  ck.recompute_flops * 1e-9,
+                  ck.forward_flops > 0 ? 100.0 * ck.recompute_flops / ck.forward_flops : 0.0);
+    o << line;
+  }
   if (measured) {
     const bool same = p.peak_bytes == m.peak_bytes && p.by_tag == m.by_tag &&
                       p.tag_peaks == m.tag_peaks && p.arena_bytes == m.arena_bytes &&

@@ -76,6 +76,11 @@ struct Op {
   std::vector<DnnlCall> calls;  // oneDNN work, in order
   CustomFn custom;              // or the framework's own work (loss, optimizer, batch load)
   double flops = 0;             // multiply-adds * 2, for reports
+  // Writes persistent state that is not a parameter (BatchNorm's running statistics): run once
+  // per step, never recomputed by checkpointing.
+  bool stateful = false;
+  // A recompute copy's custom work reads buffer .second where it was written for .first.
+  std::vector<std::pair<BufferId, BufferId>> aliases;
 };
 
 struct Lifetime {

@@ -71,19 +71,44 @@ TensorRef StepBuilder::reorder_to(const TensorRef& have, const dnnl::memory::des
 }
 
 const ParamBinding& StepBuilder::param(const std::string& name, const Dims& torch_shape,
-                                       int64_t fan_in, const dnnl::memory::desc& md) {
+                                       int64_t fan_in, const dnnl::memory::desc& md,
+                                       std::optional<float> init_constant) {
   for (const ParamBinding& p : params_) {
     CNNMEM_CHECK_MSG(p.name != name, "parameter " + name + " registered twice");
+  }
+  for (const StateBinding& s : states_) {
+    CNNMEM_CHECK_MSG(s.name != name, "parameter " + name + " is already a state tensor");
   }
   ParamBinding p;
   p.name = name;
   p.torch_shape = torch_shape;
   p.fan_in = fan_in;
   p.md = md;
+  p.init_constant = init_constant;
   p.weight = book(name, Tag::kWeight, md, /*persistent=*/true).buffer;
   if (training_) p.grad = book("grad." + name, Tag::kGrad, md, !transient_grads_).buffer;
   params_.push_back(std::move(p));
   return params_.back();
+}
+
+const StateBinding& StepBuilder::state(const std::string& name, const Dims& torch_shape,
+                                       const dnnl::memory::desc& md, float init_value) {
+  for (const StateBinding& s : states_) {
+    CNNMEM_CHECK_MSG(s.name != name, "state tensor " + name + " registered twice");
+  }
+  for (const ParamBinding& p : params_) {
+    CNNMEM_CHECK_MSG(p.name != name, "state tensor " + name + " is already a parameter");
+  }
+  CNNMEM_CHECK_MSG(dims_product(torch_shape) == static_cast<int64_t>(md.get_size() / sizeof(float)),
+                   "state tensor " + name + ": PyTorch shape and layout disagree");
+  StateBinding s;
+  s.name = name;
+  s.torch_shape = torch_shape;
+  s.md = md;
+  s.init_value = init_value;
+  s.buffer = book(name, Tag::kWeight, md, /*persistent=*/true).buffer;
+  states_.push_back(std::move(s));
+  return states_.back();
 }
 
 void StepBuilder::mark_saved(BufferId id) { protected_[static_cast<size_t>(id)] = 1; }
@@ -129,6 +154,8 @@ const char* StepBuilder::kind_name(dnnl::primitive::kind k) {
       return "batch_normalization";
     case dnnl::primitive::kind::binary:
       return "binary";
+    case dnnl::primitive::kind::sum:
+      return "sum";
     default:
       return "primitive";
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <dnnl.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,20 @@ struct ParamBinding {
   dnnl::memory::desc md;  // the layout the primitives use (weights, grads, state alike)
   BufferId weight = kNoBuffer;
   BufferId grad = kNoBuffer;  // kNoBuffer in inference
+  // Set: initialised to this value instead of the fan-in uniform range (BatchNorm's weight 1
+  // and bias 0, as PyTorch's reset_parameters).
+  std::optional<float> init_constant;
+};
+
+// A persistent tensor that is not trained: no gradient, no optimizer state, not counted among
+// the parameters (BatchNorm's running_mean, running_var, num_batches_tracked). Tagged weight;
+// initialised to `init_value`, saved and loaded by its PyTorch name like the parameters.
+struct StateBinding {
+  std::string name;       // "bn1.running_mean"
+  Dims torch_shape;       // PyTorch's shape ({} for a scalar such as num_batches_tracked)
+  dnnl::memory::desc md;  // the layout the ops read and write
+  float init_value = 0;
+  BufferId buffer = kNoBuffer;
 };
 
 class StepBuilder {
@@ -63,6 +78,9 @@ class StepBuilder {
   void add_op(std::string name, Phase phase, std::vector<DnnlCall> calls, CustomFn custom = {},
               const std::vector<BufferId>& extra_uses = {}, double flops = 0);
 
+  // The op just added updates persistent state (see Op::stateful).
+  void mark_last_op_stateful() { schedule_.ops.back().stateful = true; }
+
   // Returns `have` if it is already in layout `want`; otherwise books `name` with `tag` and adds
   // an op that reorders into it.
   TensorRef reorder_to(const TensorRef& have, const dnnl::memory::desc& want,
@@ -74,8 +92,14 @@ class StepBuilder {
   // Registers a trainable parameter in layout `md`: books its weight (and, in training, its
   // gradient) as persistent buffers.
   const ParamBinding& param(const std::string& name, const Dims& torch_shape, int64_t fan_in,
-                            const dnnl::memory::desc& md);
+                            const dnnl::memory::desc& md,
+                            std::optional<float> init_constant = std::nullopt);
   const std::vector<ParamBinding>& params() const { return params_; }
+  // Registers a non-trainable persistent tensor (see StateBinding): one persistent buffer tagged
+  // weight, in training and inference alike.
+  const StateBinding& state(const std::string& name, const Dims& torch_shape,
+                            const dnnl::memory::desc& md, float init_value);
+  const std::vector<StateBinding>& states() const { return states_; }
   // With fused updates a gradient lives only from its backward op to its update op, so it is
   // booked as a transient buffer instead of a persistent one. Call before planning layers.
   void set_transient_grads(bool on) { transient_grads_ = on; }
@@ -88,6 +112,8 @@ class StepBuilder {
   void set_readers(BufferId id, int readers);
   bool can_overwrite(BufferId id) const;
 
+  // The one scratchpad every primitive shares (kNoBuffer until a primitive needs one).
+  BufferId scratchpad() const { return scratchpad_; }
   const Buffer& buffer(BufferId id) const { return schedule_.buffers[static_cast<size_t>(id)]; }
   const std::vector<Op>& ops() const { return schedule_.ops; }
   Schedule finish();
@@ -104,6 +130,7 @@ class StepBuilder {
   dnnl::primitive_attr attr_;
   Schedule schedule_;
   std::vector<ParamBinding> params_;
+  std::vector<StateBinding> states_;
   std::vector<uint8_t> protected_;  // per buffer: saved for backward or read by several layers
   BufferId scratchpad_ = kNoBuffer;
 };

@@ -1,5 +1,6 @@
 #include "framework/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 #include <random>
@@ -61,7 +62,48 @@ TrainData load_train_data(const std::string& name, const std::string& dir, const
   return d;
 }
 
+namespace {
+
+// Evaluation of a model whose forward pass differs between training and evaluation (BatchNorm
+// uses running statistics, dropout is the identity): an inference pass with the training step's
+// weights and running statistics, in an arena of its own that lives only while it runs.
+double evaluate_in_eval_mode(const Executor& trained, const Samples& samples) {
+  ExecutorOptions eo;
+  eo.training = false;
+  eo.batch = trained.options().batch;
+  Executor eval(trained.graph(), eo, nullptr);
+  eval.bind();
+  SafetensorsFile weights;
+  weights.tensors = trained.weights();
+  eval.load_weights(weights, "the training step's weights");
+  BatchPipeline pipeline(eval, samples, eo.batch);
+  std::vector<int64_t> order(static_cast<size_t>(samples.count));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  pipeline.start_epoch(std::move(order), /*drop_last=*/false);
+  eval.set_batch_source(&pipeline);
+  const int64_t classes = trained.graph().classes();
+  int64_t correct = 0, seen = 0;
+  for (int64_t k = 0; k < pipeline.batches(); ++k) {
+    const int64_t rows = pipeline.valid_rows();
+    eval.run_forward();
+    const NamedTensor logits = eval.read_tensor("output");
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = logits.data.data() + r * classes;
+      const auto best = std::max_element(row, row + classes) - row;
+      correct += best == samples.labels[seen + r] ? 1 : 0;
+    }
+    seen += rows;
+  }
+  eval.set_batch_source(nullptr);
+  return samples.count > 0 ? static_cast<double>(correct) / static_cast<double>(samples.count) : 0;
+}
+
+}  // namespace
+
 double evaluate(Executor& executor, const Samples& samples) {
+  if (executor.options().training && executor.forward_differs_in_training()) {
+    return evaluate_in_eval_mode(executor, samples);
+  }
   BatchPipeline pipeline(executor, samples, executor.options().batch);
   std::vector<int64_t> order(static_cast<size_t>(samples.count));
   std::iota(order.begin(), order.end(), int64_t{0});
@@ -113,7 +155,10 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
       if (step == 1) r.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
       r.losses.push_back(executor.loss());
       if (step == 0) timed_from = Clock::now();
-      if (options.on_step) options.on_step(step, epoch, executor.loss());
+      if (options.on_step) {
+        options.on_step(TrainStep{step, total, epoch, (total + per_epoch - 1) / per_epoch, batch,
+                                  executor.loss()});
+      }
     }
     executor.set_batch_source(nullptr);
   }

@@ -31,14 +31,24 @@ struct TrainData {
 TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
                           int64_t batch, uint64_t seed);
 
+// One finished training step, for progress reports (framework/progress.h).
+struct TrainStep {
+  int64_t step = 0;    // 0-based
+  int64_t steps = 0;   // of the whole run
+  int64_t epoch = 0;   // 0-based
+  int64_t epochs = 0;  // that the run touches (the last may be partial with --max-steps)
+  int64_t batch = 0;
+  float loss = 0;
+};
+
 struct TrainOptions {
   int64_t epochs = 1;
   int64_t max_steps = -1;  // > 0: stop after this many steps (epochs then only bound it)
   uint64_t seed = 1;
   bool shuffle = true;
   bool eval = true;
-  // Called after every step with (step, epoch, loss); for progress lines.
-  std::function<void(int64_t, int64_t, float)> on_step;
+  // Called after every step; for progress lines.
+  std::function<void(const TrainStep&)> on_step;
 };
 
 struct TrainResult {

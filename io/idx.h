@@ -2,8 +2,8 @@
 //
 // An IDX file is a 4-byte magic `00 00 TT ND` (TT = element type, ND = number of dimensions),
 // ND big-endian u32 dimensions, then the elements in row-major order. Only type 0x08 (unsigned
-// byte) is supported, which is all that MNIST and Fashion-MNIST use. zlib reads plain files
-// transparently, so `read_idx_gz` accepts both.
+// byte) is supported, which is all that MNIST and Fashion-MNIST use. A file that starts with the
+// gzip magic 1F 8B is inflated; any other file is read as plain IDX, so both are accepted.
 // Not here: normalisation, shuffling, batching or any conversion to float; that belongs to the
 // data loader. Every malformed input throws `cnnmem::Error` naming the file; nothing is trusted.
 //
@@ -12,9 +12,11 @@
 //                                                       "train");
 //   // train.images[(i * train.rows + y) * train.cols + x] is pixel (y, x) of image i,
 //   // train.labels[i] its class in [0, 10).
+//   cnnmem::IdxArray a = cnnmem::parse_idx(bytes, "in-memory.idx");  // same checks, no file
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,8 +28,16 @@ struct IdxArray {
   std::vector<uint8_t> data;   // product(dims) elements, row-major
 };
 
-// Reads a gzip-compressed (or plain) IDX file. Throws cnnmem::Error if the file is missing,
-// has a bad magic, more than 1<<31 elements, is truncated, has trailing bytes, or is corrupt.
+// Parses a whole IDX file held in memory (gzip-compressed or plain); `name` names it in messages.
+// Throws cnnmem::Error for a bad magic, more than 2^31 elements, dims that declare more bytes
+// than the input can hold (plain: its size; gzip: deflate's 1032:1 limit), truncation, trailing
+// bytes (after the elements, or after the last gzip member), and gzip corruption (bad deflate
+// data, CRC or length). Memory grows with the bytes actually decoded, never with the header's
+// claim alone.
+IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name);
+
+// Reads the file at `path` and parses it with parse_idx. Throws cnnmem::Error if it is missing,
+// a directory, unreadable, larger than any valid IDX file (2^31 elements + header), or malformed.
 IdxArray read_idx_gz(const std::string& path);
 
 // A labelled image data set as stored on disk.
@@ -37,9 +47,14 @@ struct ImageSet {
   std::vector<uint8_t> labels;  // (count), each < classes
 };
 
+// Pairs an image file (3 dims: N x rows x cols) with a label file (1 dim: N). Checks the magics
+// (0x00000803 images, 0x00000801 labels), that the counts agree, that images are not empty and
+// that every label is < classes (1..256); the names are used in messages.
+ImageSet make_image_set(IdxArray images, const std::string& images_name, IdxArray labels,
+                        const std::string& labels_name, int classes);
+
 // Reads <dir>/train-images-idx3-ubyte.gz + train-labels-idx1-ubyte.gz (split = "train") or the
-// t10k-* pair (split = "test"). Checks the magics (0x00000803 images, 0x00000801 labels), that
-// the counts agree, and that every label is < classes (1..256).
+// t10k-* pair (split = "test") and pairs them with make_image_set.
 ImageSet load_fashion_mnist(const std::string& dir, const std::string& split, int classes = 10);
 
 }  // namespace cnnmem

@@ -56,6 +56,14 @@ std::string json_error_text(const Json::exception& e) {
   return s;
 }
 
+// A JSON value as it may appear in a one-line message: scalars as written (at most 32
+// characters), arrays and objects by type only, since dumping a deeply nested value recurses.
+std::string brief(const Json& value) {
+  if (value.is_structured()) return std::string("a JSON ") + value.type_name();
+  const std::string s = value.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+  return s.size() > 32 ? s.substr(0, 32) + "..." : s;
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
@@ -121,6 +129,9 @@ Json parse_header(const std::string& path, const std::string& text) {
 Entry parse_entry(const std::string& path, const std::string& name, const Json& value,
                   uint64_t data_bytes) {
   const std::string where = "safetensors: " + path + ": tensor \"" + one_line(name) + "\"";
+  if (name.empty()) {
+    throw Error("safetensors: " + path + ": a tensor has an empty name; every tensor needs one");
+  }
   if (!value.is_object()) {
     throw Error(where + " is JSON " + value.type_name() +
                 ", not an object with dtype, shape and data_offsets");
@@ -147,7 +158,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   entry.name = name;
   for (const Json& d : *shape) {
     if (!d.is_number_integer()) {
-      throw Error(where + " has a non-integer dim " + one_line(d.dump()) + " in its shape");
+      throw Error(where + " has a non-integer dim " + brief(d) + " in its shape");
     }
     if (d.is_number_unsigned()) {
       if (d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -159,7 +170,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
     }
     if (entry.shape.back() < 0) {
       throw Error(where + " has a negative dim " + std::to_string(entry.shape.back()) +
-                  " in its shape " + one_line(shape->dump()));
+                  " in its shape; dims must be >= 0");
     }
   }
   entry.begin = (*offsets)[0].get<uint64_t>();
@@ -183,6 +194,31 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   return entry;
 }
 
+// Every tensor entry of the header, validated against a data buffer of `data_bytes`; the
+// "__metadata__" strings go to `metadata`.
+std::vector<Entry> parse_entries(const std::string& path, const Json& header, uint64_t data_bytes,
+                                 std::map<std::string, std::string>* metadata) {
+  std::vector<Entry> entries;
+  for (const auto& [key, value] : header.items()) {
+    if (key == kMetadataKey) {
+      if (!value.is_object()) {
+        throw Error("safetensors: " + path + ": \"__metadata__\" is JSON " + value.type_name() +
+                    ", not an object of strings");
+      }
+      for (const auto& [mkey, mvalue] : value.items()) {
+        if (!mvalue.is_string()) {
+          throw Error("safetensors: " + path + ": \"__metadata__\" value of \"" + one_line(mkey) +
+                      "\" is JSON " + mvalue.type_name() + "; metadata values must be strings");
+        }
+        (*metadata)[mkey] = mvalue.get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(path, key, value, data_bytes));
+  }
+  return entries;
+}
+
 // Writes all of [data, data + n), retrying on partial writes and EINTR.
 bool write_all(int fd, const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
@@ -198,20 +234,48 @@ bool write_all(int fd, const void* data, size_t n) {
   return true;
 }
 
-}  // namespace
-
-SafetensorsFile read_safetensors(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error("safetensors: " + path + " not found (or not a regular file); check the path");
+// The bytes of a whole file on disk, read where asked.
+class FileSource {
+ public:
+  explicit FileSource(const std::string& path) : in_(path, std::ios::binary) {
+    if (!in_) throw Error("safetensors: cannot open " + path + "; check that it is readable");
+    in_.seekg(0, std::ios::end);
+    const std::streamoff size = in_.tellg();
+    if (size < 0 || !in_) throw Error("safetensors: cannot read the size of " + path);
+    size_ = static_cast<uint64_t>(size);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("safetensors: cannot open " + path + "; check that it is readable");
-  in.seekg(0, std::ios::end);
-  const std::streamoff file_size_signed = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (file_size_signed < 0 || !in) throw Error("safetensors: cannot read the size of " + path);
-  const uint64_t file_size = static_cast<uint64_t>(file_size_signed);
+  uint64_t size() const { return size_; }
+  // Copies bytes [offset, offset + n) into dst; false if the file is shorter than that now.
+  bool read(uint64_t offset, char* dst, size_t n) {
+    in_.seekg(static_cast<std::streamoff>(offset), std::ios::beg);
+    in_.read(dst, static_cast<std::streamsize>(n));
+    return static_cast<bool>(in_);
+  }
+
+ private:
+  std::ifstream in_;
+  uint64_t size_ = 0;
+};
+
+// The bytes of a whole file held in memory.
+class MemorySource {
+ public:
+  explicit MemorySource(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const { return bytes_.size(); }
+  bool read(uint64_t offset, char* dst, size_t n) const {
+    if (offset > bytes_.size() || n > bytes_.size() - offset) return false;
+    std::memcpy(dst, bytes_.data() + offset, n);
+    return true;
+  }
+
+ private:
+  std::string_view bytes_;
+};
+
+// Parses and validates the file in `source` (a FileSource or MemorySource); `path` names it.
+template <class Source>
+SafetensorsFile read_from(Source& source, const std::string& path) {
+  const uint64_t file_size = source.size();
 
   // 1. Header length: 8 bytes little-endian.
   if (file_size < 8) {
@@ -219,7 +283,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
                 " bytes) to hold the 8-byte header length; it is not a safetensors file");
   }
   unsigned char len_bytes[8];
-  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  if (!source.read(0, reinterpret_cast<char*>(len_bytes), 8)) {
+    throw Error("safetensors: " + path + ": cannot read the header length; the file changed?");
+  }
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > file_size - 8 || header_len > kMaxHeaderBytes) {
@@ -230,44 +296,43 @@ SafetensorsFile read_safetensors(const std::string& path) {
 
   // 2. Header JSON; every entry is validated before any data is read.
   std::string text(header_len, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(header_len));
-  if (!in) throw Error("safetensors: " + path + ": cannot read the header; the file changed?");
+  if (!source.read(8, text.data(), header_len)) {
+    throw Error("safetensors: " + path + ": cannot read the header; the file changed?");
+  }
   const Json header = parse_header(path, text);
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_bytes = file_size - data_start;
 
   SafetensorsFile out;
-  std::vector<Entry> entries;
-  for (const auto& [key, value] : header.items()) {
-    if (key == kMetadataKey) {
-      if (!value.is_object()) {
-        throw Error("safetensors: " + path + ": \"__metadata__\" is JSON " + value.type_name() +
-                    ", not an object of strings");
-      }
-      for (const auto& [mkey, mvalue] : value.items()) {
-        if (!mvalue.is_string()) {
-          throw Error("safetensors: " + path + ": \"__metadata__\" value of \"" + one_line(mkey) +
-                      "\" is JSON " + mvalue.type_name() + "; metadata values must be strings");
-        }
-        out.metadata[mkey] = mvalue.get<std::string>();
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(path, key, value, data_bytes));
-  }
+  std::vector<Entry> entries = parse_entries(path, header, data_bytes, &out.metadata);
 
-  // 3. No two non-empty tensors may share bytes.
+  // 3. The tensors must tile the data buffer: in offset order, each starts where the previous
+  //    one ended (no overlap, no hole) and the last ends at the end of the file.
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  const Entry* furthest = nullptr;  // the non-empty tensor reaching furthest so far
+  const Entry* previous = nullptr;  // the last non-empty tensor, which ends at `covered`
+  uint64_t covered = 0;
   for (const Entry& e : entries) {
-    if (e.begin == e.end) continue;
-    if (furthest != nullptr && e.begin < furthest->end) {
-      throw Error("safetensors: " + path + ": tensors \"" + one_line(furthest->name) + "\" and \"" +
+    if (e.begin < covered) {
+      throw Error("safetensors: " + path + ": tensors \"" + one_line(previous->name) + "\" and \"" +
                   one_line(e.name) + "\" overlap in the data buffer; the header is corrupt");
     }
-    if (furthest == nullptr || e.end > furthest->end) furthest = &e;
+    if (e.begin > covered) {
+      throw Error("safetensors: " + path + ": bytes [" + std::to_string(covered) + ", " +
+                  std::to_string(e.begin) + ") of the data buffer, before tensor \"" +
+                  one_line(e.name) + "\", belong to no tensor; the header is corrupt");
+    }
+    if (e.end > e.begin) {
+      previous = &e;
+      covered = e.end;
+    }
+  }
+  if (covered != data_bytes) {
+    throw Error("safetensors: " + path + " has " + std::to_string(data_bytes - covered) +
+                " bytes after the end of its last tensor's data (" + std::to_string(covered) +
+                " of " + std::to_string(data_bytes) +
+                " data bytes are used); the file has trailing garbage or a corrupt header");
   }
 
   // 4. Data, in offset order.
@@ -276,18 +341,30 @@ SafetensorsFile read_safetensors(const std::string& path) {
     t.name = std::move(e.name);
     t.shape = std::move(e.shape);
     t.data.resize((e.end - e.begin) / 4);
-    if (!t.data.empty()) {
-      in.seekg(static_cast<std::streamoff>(data_start + e.begin), std::ios::beg);
-      in.read(reinterpret_cast<char*>(t.data.data()),
-              static_cast<std::streamsize>(e.end - e.begin));
-      if (!in) {
-        throw Error("safetensors: " + path + ": cannot read the data of tensor \"" +
-                    one_line(t.name) + "\"; the file is truncated or changed while reading");
-      }
+    if (!t.data.empty() && !source.read(data_start + e.begin,
+                                        reinterpret_cast<char*>(t.data.data()), e.end - e.begin)) {
+      throw Error("safetensors: " + path + ": cannot read the data of tensor \"" +
+                  one_line(t.name) + "\"; the file is truncated or changed while reading");
     }
     out.tensors.push_back(std::move(t));
   }
   return out;
+}
+
+}  // namespace
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error("safetensors: " + path + " not found (or not a regular file); check the path");
+  }
+  FileSource source(path);
+  return read_from(source, path);
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
+  MemorySource source(bytes);
+  return read_from(source, name);
 }
 
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
@@ -305,6 +382,7 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
     const std::string where =
         "safetensors: writing " + path + ": tensor \"" + one_line(t.name) + "\"";
     if (t.name == kMetadataKey) throw Error(where + " uses the reserved name; rename it");
+    if (t.name.empty()) throw Error(where + " has an empty name; give every tensor a name");
     if (i > 0 && order[i - 1]->name == t.name) {
       throw Error(where + " appears twice (duplicate name); tensor names must be unique");
     }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cnnmem {
@@ -35,14 +36,19 @@ struct SafetensorsFile {
 };
 
 // Reads and validates a whole file. Throws cnnmem::Error naming the file and the problem for
-// anything malformed: short file, absurd header length, bad JSON, missing or mistyped fields,
-// dtype other than F32, negative dims, sizes that disagree, offsets out of range or overlapping,
-// duplicate names.
+// anything malformed: short file, absurd header length (over the file size or 100 MB), bad JSON,
+// missing or mistyped fields, dtype other than F32, negative dims, sizes that disagree, offsets
+// out of range, tensors that overlap or leave a hole in the data buffer, bytes after the last
+// tensor, duplicate or empty names. As in the reference implementation, the tensors must tile
+// the data buffer exactly.
 SafetensorsFile read_safetensors(const std::string& path);
+
+// The same checks on a whole file held in memory; `name` names it in messages.
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name);
 
 // Writes atomically: <path>.tmp.<pid>, fsync, rename over `path`, fsync the directory. On any
 // error the temporary file is removed and `path` is untouched. Throws cnnmem::Error if a
-// tensor's data size != product(shape), a dim is negative, or names repeat.
+// tensor's data size != product(shape), a dim is negative, or a name repeats or is empty.
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

@@ -25,6 +25,19 @@ Conv2d::Conv2d(std::string name, Conv2dOptions options) : Layer(std::move(name))
   if (opt_.dilation <= 0) {
     throw Error(p + "dilation must be positive, got " + std::to_string(opt_.dilation));
   }
+  if (opt_.groups <= 0) {
+    throw Error(p + "groups must be positive, got " + std::to_string(opt_.groups));
+  }
+  if (opt_.in_channels % opt_.groups != 0 || opt_.out_channels % opt_.groups != 0) {
+    throw Error(p + "groups " + std::to_string(opt_.groups) + " must divide both channel counts " +
+                std::to_string(opt_.in_channels) + "->" + std::to_string(opt_.out_channels));
+  }
+}
+
+memory::dims Conv2d::weights_dims() const {
+  const int64_t g = opt_.groups;
+  if (g == 1) return {opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel};
+  return {g, opt_.out_channels / g, opt_.in_channels / g, opt_.kernel, opt_.kernel};
 }
 
 Dims Conv2d::infer(const std::vector<Dims>& in) const {
@@ -48,17 +61,18 @@ Dims Conv2d::infer(const std::vector<Dims>& in) const {
 }
 
 std::vector<ParamDecl> Conv2d::params(const std::vector<Dims>& /*in*/) const {
-  const int64_t fan_in = opt_.in_channels * opt_.kernel * opt_.kernel;
-  std::vector<ParamDecl> p = {{name() + ".weight",
-                               {opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel},
-                               fan_in}};
+  const int64_t in_per_group = opt_.in_channels / opt_.groups;
+  const int64_t fan_in = in_per_group * opt_.kernel * opt_.kernel;
+  std::vector<ParamDecl> p = {
+      {name() + ".weight", {opt_.out_channels, in_per_group, opt_.kernel, opt_.kernel}, fan_in}};
   if (opt_.bias) p.push_back({name() + ".bias", {opt_.out_channels}, fan_in});
   return p;
 }
 
 double Conv2d::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
+  const int64_t in_per_group = opt_.in_channels / opt_.groups;  // exact: groups divides it
   return 2.0 * static_cast<double>(dims_product(out)) *
-         static_cast<double>(opt_.in_channels * opt_.kernel * opt_.kernel);
+         static_cast<double>(in_per_group * opt_.kernel * opt_.kernel);
 }
 
 TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
@@ -69,8 +83,7 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   const auto any = memory::format_tag::any;
   const auto f32 = memory::data_type::f32;
   src_any_ = memory::desc(src_dims, f32, any);
-  weights_any_ =
-      memory::desc({opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel}, f32, any);
+  weights_any_ = memory::desc(weights_dims(), f32, any);
   bias_any_ = memory::desc({opt_.out_channels}, f32, any);
   dst_any_ = memory::desc({n, out[0], out[1], out[2]}, f32, any);
   const auto prop =

@@ -1,9 +1,13 @@
 // conv2d: 2-D convolution on oneDNN (direct algorithm), with stride, padding, dilation and an
 // optional bias. Weights are OIHW in PyTorch's terms; in memory they take the layout the forward
 // primitive picks (format `any`), and safetensors I/O reorders them.
-// Legend: N batch, C/IC input channels, OC output channels, H/W input size, KH/KW kernel,
-// OH/OW output size.
-// Not here: grouped or depthwise convolution, fused post-ops.
+// Grouped convolution (`groups` > 1; depthwise when groups == IC) splits the channels into G
+// independent convolutions: PyTorch's weights are [OC, IC/G, KH, KW], oneDNN's are the 5-D
+// (G, OC/G, IC/G, KH, KW) view of the same values (`goihw`, or a blocked form of it).
+// A ReLU that follows can be fused as a post-op (set_fused_relu).
+// Legend: N batch, C/IC input channels, OC output channels, G groups, H/W input size, KH/KW
+// kernel, OH/OW output size.
+// Not here: other fused post-ops, transposed convolution.
 #pragma once
 
 #include <optional>
@@ -20,6 +24,7 @@ struct Conv2dOptions {
   int64_t padding = 0;
   int64_t dilation = 1;
   bool bias = true;
+  int64_t groups = 1;  // IC and OC must be multiples; IC for depthwise
 };
 
 class Conv2d : public Layer {
@@ -42,6 +47,8 @@ class Conv2d : public Layer {
   dnnl::memory::dims strides() const { return {opt_.stride, opt_.stride}; }
   dnnl::memory::dims dilates() const { return {opt_.dilation - 1, opt_.dilation - 1}; }
   dnnl::memory::dims padding() const { return {opt_.padding, opt_.padding}; }
+  // oneDNN's weights dims: OIHW, or GOIHW when grouped.
+  dnnl::memory::dims weights_dims() const;
 
   Conv2dOptions opt_;
   bool fused_relu_ = false;

@@ -44,8 +44,11 @@ std::vector<TensorRef> Relu::plan_backward(StepBuilder& b, const TensorRef& diff
   const dnnl::eltwise_backward::primitive_desc pd(
       dnnl::eltwise_backward::desc(kAlg, dst_.md, dst_.md, 0.f, 0.f), b.attr(), b.engine(),
       *fwd_pd_);
-  // diff_src overwrites diff_dst: nothing reads diff_dst afterwards.
-  const TensorRef diff_src{dd.buffer, pd.diff_src_desc()};
+  // diff_src overwrites diff_dst unless another branch still reads it (a residual add).
+  const TensorRef diff_src =
+      b.can_overwrite(dd.buffer)
+          ? TensorRef{dd.buffer, pd.diff_src_desc()}
+          : b.book(name() + ".diff_src", Tag::kActivationGrad, pd.diff_src_desc());
   b.add_op(name() + ".backward", Phase::kBackward,
            {b.call<dnnl::eltwise_backward>(
                pd, {{DNNL_ARG_DST, dst_}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_SRC, diff_src}})},

@@ -8,6 +8,7 @@
 #include "layers/linear.h"
 #include "layers/pool2d.h"
 #include "layers/relu.h"
+#include "models/torchvision.h"
 
 namespace cnnmem {
 namespace {
@@ -76,15 +77,63 @@ Graph vgg16() {
   return g;
 }
 
+// deep-chain-N: N conv 3x3 + ReLU layers at a constant 32 channels on 32x32 maps (the first
+// one from the 3 input channels), a global average pool and a linear classifier. A long chain
+// of equal layers, for checkpointing experiments.
+Graph deep_chain(int64_t depth) {
+  constexpr int64_t kWidth = 32, kSize = 32;
+  Graph g("deep-chain-" + std::to_string(depth), {3, kSize, kSize}, 10);
+  int64_t in = 3;
+  for (int64_t i = 0; i < depth; ++i) {
+    g.add(std::make_unique<Conv2d>("features." + std::to_string(2 * i), conv(in, kWidth, 3, 1)));
+    g.add(std::make_unique<Relu>("features." + std::to_string(2 * i + 1)));
+    in = kWidth;
+  }
+  g.add(std::make_unique<Pool2d>("avgpool", PoolKind::kAvg, kSize));
+  g.add(std::make_unique<Flatten>("flatten"));
+  g.add(std::make_unique<Linear>("fc", kWidth, 10));
+  return g;
+}
+
+// The N of "deep-chain-N", or 0 when `name` is not of that form.
+int64_t deep_chain_depth(const std::string& name) {
+  const std::string prefix = "deep-chain-";
+  if (name.rfind(prefix, 0) != 0) return 0;
+  const std::string digits = name.substr(prefix.size());
+  if (digits.empty() || digits.size() > 4 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error("model \"" + name +
+                "\": deep-chain-N needs N between 1 and 1000, e.g. deep-chain-64");
+  }
+  const int64_t depth = std::stoll(digits);
+  if (depth < 1 || depth > 1000) {
+    throw Error("model \"" + name +
+                "\": deep-chain-N needs N between 1 and 1000, e.g. deep-chain-64");
+  }
+  return depth;
+}
+
 }  // namespace
 
-std::vector<std::string> model_names() { return {"lenet5", "vgg-mini", "vgg16"}; }
+std::vector<std::string> model_names() {
+  std::vector<std::string> names = {"lenet5", "vgg-mini", "vgg16"};
+  for (std::string& n : torchvision_model_names()) names.push_back(std::move(n));
+  return names;
+}
+
+std::string model_help() {
+  std::string s;
+  for (const std::string& name : model_names()) s += name + " | ";
+  return s + "deep-chain-N";
+}
 
 Graph make_model(const std::string& name) {
   if (name == "lenet5") return lenet5();
   if (name == "vgg-mini") return vgg_mini();
   if (name == "vgg16") return vgg16();
-  throw Error("unknown model \"" + name + "\": use lenet5, vgg-mini or vgg16");
+  if (std::optional<Graph> g = make_torchvision_model(name)) return std::move(*g);
+  if (const int64_t depth = deep_chain_depth(name); depth > 0) return deep_chain(depth);
+  throw Error("unknown model \"" + name + "\": use one of " + model_help());
 }
 
 }  // namespace cnnmem

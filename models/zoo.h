@@ -6,6 +6,8 @@
 //   vgg16     3x224x224, 1000 classes: torchvision's configuration D (features.0 ... features.28,
 //             classifier.0/3/6); dropout acts as identity, the 7x7 adaptive average pool is the
 //             identity at 224x224 input
+//   deep-chain-N  3x32x32, 10 classes: features.{0,2,...} N conv 3x3 pad 1 at 32 channels, each
+//             with relu (features.{1,3,...}), avgpool (global), flatten, fc 32->10
 // Not here: the layers themselves (layers/).
 #pragma once
 
@@ -18,6 +20,9 @@ namespace cnnmem {
 
 // Throws Error naming the known models when `name` is not one of them.
 Graph make_model(const std::string& name);
+// The models with fixed names (deep-chain-N takes any depth and is not listed).
 std::vector<std::string> model_names();
+// "lenet5 | vgg-mini | vgg16 | deep-chain-N", for --help.
+std::string model_help();
 
 }  // namespace cnnmem

@@ -3,7 +3,8 @@
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 packages=(cmake g++ make libdnnl-dev libtbb-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-          libgmock-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist)
+          libgmock-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist
+          chromium fonts-dejavu-core)  # headless Chromium and a font: the HTML report's tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -102,7 +102,10 @@ std::vector<BadFlag> bad_flags() {
       {"betas_not_below_one", {"--optimizer", "adam", "--betas", "1.5,0.9"}, {"--betas", "[0, 1)"}},
       {"eps_negative", {"--optimizer", "adam", "--eps", "-1"}, {"--eps", "\"-1\""}},
       {"eps_infinite", {"--optimizer", "adam", "--eps", "inf"}, {"--eps", "\"inf\""}},
-      {"checkpoint_sqrt", {"--checkpoint", "sqrt"}, {"--checkpoint", "sqrt", "none"}},
+      {"checkpoint_unknown",
+       {"--checkpoint", "sometimes"},
+       {"--checkpoint", "sometimes", "every:K"}},
+      {"checkpoint_every_zero", {"--checkpoint", "every:0"}, {"--checkpoint", "every:0"}},
       {"threads_zero", {"--threads", "0"}, {"--threads", "\"0\""}},
       // Used to crash (SIGSEGV inside libgomp when the OS refuses that many threads).
       {"threads_absurd", {"--threads", "100000"}, {"--threads", "\"100000\"", "1024"}},

@@ -81,9 +81,15 @@ TEST(ReusePlans, EveryModelGreedyBelowFreeAfterUseBelowNoneAndNearTheLowerBound)
                      (in_place ? " in-place" : " no-inplace"));
         std::map<Strategy, int64_t> arena;
         int64_t bound = -1;
+        // Residual blocks keep a tensor live beside the branch: not a chain.
+        const bool chain = !model.starts_with("resnet") && !model.starts_with("mobilenet");
         for (Strategy s : kStrategies) {
           SCOPED_TRACE(strategy_name(s));
-          // pingpong must plan these chains: a throw fails the test here.
+          if (s == Strategy::kPingPong && !chain) {
+            EXPECT_THROW(Executor(g, infer_options(batch, s, in_place), nullptr), Error);
+            continue;
+          }
+          // pingpong must plan the chains: a throw fails the test here.
           const Executor ex(g, infer_options(batch, s, in_place), nullptr);
           const MemoryStats& p = ex.predicted();
           arena[s] = p.arena_bytes;
@@ -110,7 +116,9 @@ TEST(ReusePlans, EveryModelGreedyBelowFreeAfterUseBelowNoneAndNearTheLowerBound)
         EXPECT_LE(arena[Strategy::kGreedyBySize], arena[Strategy::kFreeAfterUse]);
         EXPECT_LE(arena[Strategy::kFreeAfterUse], arena[Strategy::kNone]);
         EXPECT_LE(arena[Strategy::kGreedyBySize] * 100, bound * 105) << "more than 5% above";
-        EXPECT_GE(arena[Strategy::kPingPong], bound);
+        if (chain) {
+          EXPECT_GE(arena[Strategy::kPingPong], bound);
+        }
         EXPECT_LT(arena[Strategy::kFreeAfterUse], arena[Strategy::kNone])
             << "reuse saves nothing at all";
       }

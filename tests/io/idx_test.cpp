@@ -1,4 +1,5 @@
-// Tests for io/idx.h: gzipped and plain IDX round trips, every rejection, the real Fashion-MNIST.
+// Tests for io/idx.h: gzipped and plain IDX round trips, every rejection (from files and from
+// memory, as the fuzzer feeds them), the image/label pairing, the real Fashion-MNIST.
 //
 // Small IDX files are written with zlib into a per-process temporary directory; the real data
 // set test is skipped when /usr/share/datasets/fashion-mnist is not installed.
@@ -162,8 +163,8 @@ TEST_F(IdxTest, RejectsMoreThanTwoToThe31Elements) {
   write_gz(file("wrap.gz"), idx_bytes(0x804, {65536, 65536, 65536, 65536}, {}));
   expect_error([&] { read_idx_gz(file("wrap.gz")); }, "more than 2^31 elements");
   // Exactly 2^31 passes the limit and fails as truncated, without allocating 2 GB first.
-  write_gz(file("limit.gz"), idx_bytes(0x802, {65536, 32768}, {1, 2, 3}));
-  expect_error([&] { read_idx_gz(file("limit.gz")); }, "need 2147483648 data bytes, found 3");
+  write_plain(file("limit"), idx_bytes(0x802, {65536, 32768}, {1, 2, 3}));
+  expect_error([&] { read_idx_gz(file("limit")); }, "need 2147483648 data bytes, found 3");
 }
 
 TEST_F(IdxTest, RejectsTruncatedAndOverlongData) {
@@ -257,6 +258,144 @@ TEST_F(IdxTest, FashionRejectsLabelOutOfRange) {
   write_set("train", 2, 1, 1, {4, 5});
   EXPECT_EQ(load_fashion_mnist(dir_.string(), "train", 6).labels, (std::vector<uint8_t>{4, 5}));
   expect_error([&] { load_fashion_mnist(dir_.string(), "train", 5); }, "label at index 1 is 5");
+}
+
+// The bytes of a gzip file holding `bytes`, made by zlib in memory (no file).
+std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& bytes) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::vector<uint8_t> out(deflateBound(&z, bytes.size()));
+  z.next_in = const_cast<Bytef*>(bytes.data());
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// Expects parse_idx on `bytes` to throw an Error containing `word` and naming "mem.idx".
+void expect_parse_error(const std::vector<uint8_t>& bytes, const std::string& word) {
+  expect_error([&] { parse_idx(bytes, "mem.idx"); }, word);
+  expect_error([&] { parse_idx(bytes, "mem.idx"); }, "mem.idx");
+}
+
+TEST(IdxParseTest, ParsesPlainAndGzipBytesLikeFiles) {
+  const std::vector<uint8_t> plain = idx_bytes(0x803, {2, 1, 3}, {1, 2, 3, 4, 5, 6});
+  for (const auto& bytes : {plain, gzip_bytes(plain)}) {
+    const IdxArray a = parse_idx(bytes, "mem.idx");
+    EXPECT_EQ(a.dims, (std::vector<uint32_t>{2, 1, 3}));
+    EXPECT_EQ(a.data, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
+  }
+  // A file may be split into several gzip members (gzip's own format allows it; zcat reads it).
+  std::vector<uint8_t> two = gzip_bytes({plain.begin(), plain.begin() + 9});
+  const std::vector<uint8_t> rest = gzip_bytes({plain.begin() + 9, plain.end()});
+  two.insert(two.end(), rest.begin(), rest.end());
+  EXPECT_EQ(parse_idx(two, "mem.idx").data, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(IdxParseTest, RejectsEmptyAndBadMagicInMemory) {
+  expect_parse_error({}, "truncated: 0 bytes, shorter than the 4-byte magic");
+  expect_parse_error({0, 0, 8}, "truncated: 3 bytes");
+  expect_parse_error(idx_bytes(0x01000803, {1}, {0}), "bad magic 0x01000803");
+  expect_parse_error(idx_bytes(0x0903, {1, 1, 1}, {0}), "element type 0x09");
+  expect_parse_error(gzip_bytes({}), "shorter than the 4-byte magic");
+}
+
+TEST(IdxParseTest, RejectsDimsThatTheInputCannotHold) {
+  // Plain: 1000 declared elements in a file that has 3 bytes after its header, rejected before
+  // any allocation.
+  expect_parse_error(idx_bytes(0x801, {1000}, {1, 2, 3}), "need 1000 data bytes, found 3");
+  // Gzip: 2^30 elements cannot come out of a 40-byte gzip file (deflate's limit is 1032:1).
+  const std::vector<uint8_t> liar = gzip_bytes(idx_bytes(0x802, {32768, 32768}, {1, 2, 3}));
+  ASSERT_LT(liar.size(), 100u);
+  expect_parse_error(liar, "need 1073741824 data bytes, more than its");
+  expect_parse_error(liar, "deflate expands at most 1032x");
+  // A product that overflows 32 bits must not wrap around to something small.
+  expect_parse_error(idx_bytes(0x803, {65536, 65536, 1}, {}), "more than 2^31 elements");
+  expect_parse_error(idx_bytes(0x804, {4294967295u, 4294967295u, 2, 2}, {}),
+                     "has dims 4294967295... with more than 2^31 elements");
+}
+
+TEST(IdxParseTest, HighlyCompressedDataWithinTheRatioIsRead) {
+  // 1 MiB of zeros compresses about 1000:1, inside deflate's limit; the reader must accept it.
+  const std::vector<uint8_t> zeros = idx_bytes(0x802, {1024, 1024}, std::vector<uint8_t>(1 << 20));
+  const std::vector<uint8_t> gz = gzip_bytes(zeros);
+  ASSERT_LT(gz.size(), 2000u);
+  EXPECT_EQ(parse_idx(gz, "mem.idx").data.size(), size_t{1} << 20);
+}
+
+TEST(IdxParseTest, RejectsGzipGarbageLengthAndCutHeader) {
+  const std::vector<uint8_t> good = gzip_bytes(idx_bytes(0x801, {3}, {1, 2, 3}));
+  std::vector<uint8_t> garbage = good;
+  garbage.insert(garbage.end(), {'j', 'u', 'n', 'k'});
+  expect_parse_error(garbage, "has 4 bytes of garbage after its gzip data");
+
+  std::vector<uint8_t> bad_length = good;  // ISIZE, the last 4 bytes, little-endian
+  bad_length[good.size() - 4] ^= 0x01;
+  expect_parse_error(bad_length, "corrupt gzip file (zlib: incorrect length check)");
+
+  const std::vector<uint8_t> cut_header(good.begin(), good.begin() + 5);  // inside the header
+  expect_parse_error(cut_header, "corrupt gzip file (zlib: unexpected end of file)");
+
+  std::vector<uint8_t> bad_method = good;  // CM must be 8 (deflate)
+  bad_method[2] = 7;
+  expect_parse_error(bad_method, "corrupt gzip file (zlib: unknown compression method)");
+}
+
+TEST_F(IdxTest, RejectsAFileLargerThanAnyIdxFile) {
+  // A sparse file, so it costs no disk: 3 GiB is more than 2^31 elements plus any overhead.
+  write_plain(file("big"), idx_bytes(0x801, {1}, {1}));
+  fs::resize_file(file("big"), uint64_t{3} << 30);
+  expect_error([&] { read_idx_gz(file("big")); }, "larger than any IDX file");
+}
+
+TEST(MakeImageSetTest, PairsImagesWithLabelsAndChecksThem) {
+  const auto array = [](std::vector<uint32_t> dims, std::vector<uint8_t> data) {
+    return IdxArray{std::move(dims), std::move(data)};
+  };
+  const ImageSet ok =
+      make_image_set(array({2, 1, 2}, {1, 2, 3, 4}), "im", array({2}, {0, 9}), "lb", 10);
+  EXPECT_EQ(ok.count, 2);
+  EXPECT_EQ(ok.rows, 1);
+  EXPECT_EQ(ok.cols, 2);
+  EXPECT_EQ(ok.images, (std::vector<uint8_t>{1, 2, 3, 4}));
+  EXPECT_EQ(ok.labels, (std::vector<uint8_t>{0, 9}));
+
+  expect_error(
+      [&] {
+        make_image_set(array({2, 1, 2}, {1, 2, 3, 4}), "im", array({3}, {0, 1, 2}), "lb", 10);
+      },
+      "image count 2 in im != label count 3 in lb");
+  expect_error(
+      [&] {
+        make_image_set(array({2, 1, 2}, {1, 2, 3, 4}), "im", array({2}, {0, 10}), "lb", 10);
+      },
+      "lb: label at index 1 is 10, not below 10 classes");
+  expect_error(
+      [&] {
+        make_image_set(array({2, 1, 2}, {1, 2, 3, 4}), "im", array({2}, {0, 0}), "lb", 0);
+      },
+      "classes = 0");
+  expect_error(
+      [&] {
+        make_image_set(array({4}, {1, 2, 3, 4}), "im", array({4}, {0, 0, 0, 0}), "lb", 10);
+      },
+      "im has magic 0x00000801, expected 0x00000803");
+  expect_error(
+      [&] {
+        make_image_set(array({1, 1, 1}, {1}), "im", array({1, 1, 1}, {0}), "lb", 10);
+      },
+      "lb has magic 0x00000803, expected 0x00000801");
+  expect_error(
+      [&] {
+        make_image_set(array({2, 0, 5}, {}), "im", array({2}, {0, 0}), "lb", 10);
+      },
+      "im has empty images (0x5)");
+  // Every byte value is a label when there are 256 classes.
+  EXPECT_EQ(make_image_set(array({2, 1, 1}, {7, 8}), "im", array({2}, {255, 0}), "lb", 256).labels,
+            (std::vector<uint8_t>{255, 0}));
 }
 
 TEST(FashionMnistRealTest, LoadsInstalledTrainAndTestSplits) {

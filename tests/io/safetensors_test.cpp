@@ -1,5 +1,6 @@
 // Tests for io/safetensors.h: round trips, exact bytes, a hand-built Python-style file, every
-// rejection of the reader and writer, and the atomic-write guarantees.
+// rejection of the reader (from files and from memory, as the fuzzer feeds it) and the writer,
+// and the atomic-write guarantees.
 //
 // Files live in a per-process temporary directory removed after each test.
 // Not here: checkpoint logic that maps tensor names to parameters.
@@ -312,6 +313,97 @@ TEST_F(SafetensorsTest, EmptyFileRoundTrips) {
   const SafetensorsFile f = read_safetensors(file("e.safetensors"));
   EXPECT_TRUE(f.tensors.empty());
   EXPECT_TRUE(f.metadata.empty());
+}
+
+// Expects parse_safetensors on a file of `header` and `data` to throw an Error containing `word`.
+void expect_parse_error(const std::string& header, const std::string& data,
+                        const std::string& word) {
+  expect_error([&] { parse_safetensors(st_bytes(header, data), "mem.safetensors"); }, word);
+}
+
+TEST_F(SafetensorsTest, ParsesFromMemoryLikeFromAFile) {
+  write_safetensors(file("m.safetensors"), {{"b", {2}, {0.5f, -1.0f}}, {"a", {1, 1}, {3.0f}}},
+                    {{"step", "7"}});
+  const std::string bytes = read_raw("m.safetensors");
+  const SafetensorsFile f = parse_safetensors(bytes, "mem.safetensors");
+  ASSERT_EQ(f.tensors.size(), 2u);
+  EXPECT_EQ(f.tensors[0].name, "a");
+  EXPECT_EQ(f.tensors[0].shape, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(f.tensors[0].data, (std::vector<float>{3.0f}));
+  EXPECT_EQ(f.tensors[1].name, "b");
+  EXPECT_EQ(f.tensors[1].data, (std::vector<float>{0.5f, -1.0f}));
+  EXPECT_EQ(f.metadata.at("step"), "7");
+  expect_error([&] { parse_safetensors(bytes.substr(0, bytes.size() - 1), "cut.safetensors"); },
+               "cut.safetensors");
+}
+
+TEST_F(SafetensorsTest, RejectsHolesAndTrailingGarbage) {
+  const std::string f32 = R"("dtype": "F32", "shape": [1])";
+  // [0,4) and [8,12): bytes 4..8 belong to no tensor.
+  expect_rejected(R"({"a": {)" + f32 + R"(, "data_offsets": [0, 4]}, "b": {)" + f32 +
+                      R"(, "data_offsets": [8, 12]}})",
+                  std::string(12, '\0'), "bytes [4, 8) of the data buffer, before tensor \"b\"");
+  // The first tensor does not start at 0.
+  expect_rejected(R"({"a": {)" + f32 + R"(, "data_offsets": [4, 8]}})", std::string(8, '\0'),
+                  "bytes [0, 4) of the data buffer");
+  // Bytes after the last tensor: appended garbage.
+  expect_rejected(R"({"a": {)" + f32 + R"(, "data_offsets": [0, 4]}})", std::string(7, 'x'),
+                  "has 3 bytes after the end of its last tensor's data (4 of 7 data bytes");
+  // Data but no tensors at all.
+  expect_rejected("{}", "junk", "has 4 bytes after the end");
+  // Empty tensors anywhere on the tiling are fine.
+  write_raw(
+      "ok.safetensors",
+      st_bytes(R"({"e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}, "a": {)" + f32 +
+                   R"(, "data_offsets": [0, 4]}, "z": {"dtype": "F32", "shape": [2, 0],)" +
+                   R"( "data_offsets": [4, 4]}})",
+               std::string(4, '\0')));
+  EXPECT_EQ(read_safetensors(file("ok.safetensors")).tensors.size(), 3u);
+}
+
+TEST_F(SafetensorsTest, RejectsEmptyNamesInReaderAndWriter) {
+  expect_rejected(R"({"": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                  std::string(4, '\0'), "a tensor has an empty name");
+  expect_error(
+      [&] {
+        write_safetensors(file("e.safetensors"), {{"", {1}, {1.0f}}});
+      },
+      "has an empty name");
+  EXPECT_FALSE(fs::exists(file("e.safetensors")));
+}
+
+TEST_F(SafetensorsTest, RejectsAbsurdHeadersInMemory) {
+  const std::string zero_len(8, '\0');
+  expect_error([&] { parse_safetensors(zero_len, "mem.safetensors"); }, "not valid JSON");
+  expect_error([&] { parse_safetensors(std::string(7, '\0'), "mem.safetensors"); },
+               "too short (7 bytes)");
+  // 2^63: within u64, far beyond the input.
+  expect_error([&] { parse_safetensors(std::string("\0\0\0\0\0\0\0\x80{}", 10), "m"); },
+               "header length 9223372036854775808 is absurd for a 10-byte file");
+  expect_parse_error("{} garbage", "", "not valid JSON");
+  expect_parse_error("\"just a string\"", "", "header is JSON string, not an object");
+}
+
+TEST_F(SafetensorsTest, DeeplyNestedOrLongValuesGiveShortOneLineErrors) {
+  // Deep nesting inside a shape must not recurse in the reader or its message.
+  const std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  expect_parse_error(R"({"w": {"dtype": "F32", "shape": )" + deep + R"(, "data_offsets": [0, 0]}})",
+                     "", "non-integer dim a JSON array in its shape");
+  // A long string dim is quoted to 32 characters.
+  const std::string long_dim = "\"" + std::string(1000, 'd') + "\"";
+  try {
+    parse_safetensors(st_bytes(R"({"w": {"dtype": "F32", "shape": [)" + long_dim +
+                                   R"(], "data_offsets": [0, 0]}})",
+                               ""),
+                      "mem.safetensors");
+    ADD_FAILURE() << "a string dim was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("non-integer dim \"ddd"));
+    EXPECT_LT(std::string(e.what()).size(), 200u) << e.what();
+  }
+  expect_parse_error(
+      R"({"w": {"dtype": "F32", "shape": [-1, )" + deep + R"(], "data_offsets": [0, 0]}})", "",
+      "negative dim -1 in its shape; dims must be >= 0");
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ class ConvCase {
     bias_ = on;
     return *this;
   }
+  ConvCase& groups(int64_t g) {
+    g_ = g;
+    return *this;
+  }
   ConvCase& seed(uint32_t s) {
     seed_ = s;
     return *this;
@@ -74,8 +78,8 @@ class ConvCase {
   }
 
  private:
-  Conv2dOptions options() const { return conv_options(ic_, oc_, k_, s_, p_, d_, bias_); }
-  int64_t n_ = 1, ic_ = 1, oc_ = 1, h_ = 5, w_ = 5, k_ = 3, s_ = 1, p_ = 0, d_ = 1;
+  Conv2dOptions options() const { return conv_options(ic_, oc_, k_, s_, p_, d_, bias_, g_); }
+  int64_t n_ = 1, ic_ = 1, oc_ = 1, h_ = 5, w_ = 5, k_ = 3, s_ = 1, p_ = 0, d_ = 1, g_ = 1;
   bool bias_ = true;
   uint32_t seed_ = 1;
 };
@@ -144,6 +148,81 @@ TEST(Conv2dLayerTest, GradientsBatch1Kernel5Stride2) {
   ConvCase().batch(1).channels(3, 5).size(9, 8).kernel(5).stride(2).padding(2).check_gradients();
 }
 
+TEST(Conv2dLayerTest, ForwardGrouped) {
+  ConvCase().batch(2).channels(4, 6).groups(2).size(6, 5).kernel(3).padding(1).check_forward();
+}
+
+TEST(Conv2dLayerTest, ForwardDepthwise) {
+  ConvCase().batch(2).channels(8, 8).groups(8).size(6, 6).kernel(3).padding(1).check_forward();
+}
+
+TEST(Conv2dLayerTest, ForwardDepthwiseBlockedStride2NoBias) {
+  ConvCase()
+      .batch(2)
+      .channels(32, 32)
+      .groups(32)
+      .size(7, 7)
+      .kernel(3)
+      .stride(2)
+      .padding(1)
+      .bias(false)
+      .seed(7)
+      .check_forward();
+}
+
+// Depthwise with a channel multiplier: each input channel makes two outputs.
+TEST(Conv2dLayerTest, ForwardDepthwiseMultiplier2) {
+  ConvCase().batch(1).channels(4, 8).groups(4).size(5, 5).kernel(3).seed(8).check_forward();
+}
+
+TEST(Conv2dLayerTest, GradientsGrouped) {
+  ConvCase().batch(2).channels(4, 6).groups(2).size(5, 4).kernel(3).padding(1).check_gradients();
+}
+
+TEST(Conv2dLayerTest, GradientsDepthwise) {
+  ConvCase().batch(2).channels(6, 6).groups(6).size(5, 5).kernel(3).padding(1).check_gradients();
+}
+
+TEST(Conv2dLayerTest, GradientsDepthwiseBlockedStride2) {
+  ConvCase()
+      .batch(2)
+      .channels(16, 16)
+      .groups(16)
+      .size(6, 6)
+      .kernel(3)
+      .stride(2)
+      .padding(1)
+      .bias(false)
+      .seed(9)
+      .check_gradients();
+}
+
+// conv -> relu is fused into one primitive (ReLU post-op) for grouped convolutions too; the
+// kernels are oneDNN's optimised ones, forward and backward, not its reference loops.
+TEST(Conv2dLayerTest, DepthwiseWithFusedRelu) {
+  Net net({16, 5, 5});
+  net.conv("pre", conv_options(16, 16, 1))
+      .conv("dw", conv_options(16, 16, 3, 1, 1, 1, false, 16))
+      .relu("relu")
+      .conv("post", conv_options(16, 3, 1))
+      .flatten("flat");
+  check_forward(net, 2, 10);
+  check_gradients(net, 2, 10);
+  const Graph g = net.graph();
+  OptimizerConfig cfg;
+  cfg.name = "sgd";
+  const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
+  ExecutorOptions o;
+  o.batch = 2;
+  const Executor ex(g, o, opt.get());
+  bool fused = true;
+  for (const Op& op : ex.schedule().ops) fused = fused && op.name != "relu.forward";
+  EXPECT_TRUE(fused);
+  for (const std::string& impl : ex.implementations()) {
+    EXPECT_EQ(impl.find("ref"), std::string::npos) << impl;
+  }
+}
+
 // Adds one conv to a graph whose input is `input`; construction or shape inference may throw.
 void add_conv(const Dims& input, const Conv2dOptions& o) {
   Graph g("t", input, 10);
@@ -158,6 +237,16 @@ TEST(Conv2dLayerTest, RejectsBadHyperParameters) {
   expect_error([&] { add_conv({3, 8, 8}, conv_options(3, 4, 3, 0)); }, {name, "stride"});
   expect_error([&] { add_conv({3, 8, 8}, conv_options(3, 4, 3, 1, -1)); }, {name, "padding"});
   expect_error([&] { add_conv({3, 8, 8}, conv_options(3, 4, 3, 1, 0, 0)); }, {name, "dilation"});
+  expect_error(
+      [&] {
+        add_conv({4, 8, 8}, conv_options(4, 4, 3, 1, 0, 1, true, 0));
+      },
+      {name, "groups must be positive"});
+  expect_error(
+      [&] {
+        add_conv({4, 8, 8}, conv_options(4, 6, 3, 1, 0, 1, true, 4));
+      },
+      {name, "groups 4 must divide", "4->6"});
 }
 
 TEST(Conv2dLayerTest, RejectsInputsThatDoNotFit) {

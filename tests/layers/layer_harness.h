@@ -33,18 +33,24 @@
 #include "framework/executor.h"
 #include "framework/graph.h"
 #include "io/safetensors.h"
+#include "layers/adaptive_avg_pool2d.h"
+#include "layers/add.h"
+#include "layers/batch_norm2d.h"
 #include "layers/conv2d.h"
+#include "layers/dropout.h"
 #include "layers/flatten.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
 #include "layers/relu.h"
+#include "layers/relu6.h"
 #include "optimizers/optimizer.h"
 #include "tests/layers/layer_reference.h"
 
 namespace cnnmem::layer_test {
 
 inline Conv2dOptions conv_options(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
-                                  int64_t padding = 0, int64_t dilation = 1, bool bias = true) {
+                                  int64_t padding = 0, int64_t dilation = 1, bool bias = true,
+                                  int64_t groups = 1) {
   Conv2dOptions o;
   o.in_channels = in;
   o.out_channels = out;
@@ -53,6 +59,7 @@ inline Conv2dOptions conv_options(int64_t in, int64_t out, int64_t kernel, int64
   o.padding = padding;
   o.dilation = dilation;
   o.bias = bias;
+  o.groups = groups;
   return o;
 }
 
@@ -90,6 +97,43 @@ class Net {
     return push(std::move(s));
   }
   Net& flatten(std::string name) { return push({Kind::kFlatten, std::move(name)}); }
+  Net& batch_norm(std::string name, int64_t channels) {
+    Spec s{Kind::kBatchNorm, std::move(name)};
+    s.out = channels;
+    return push(std::move(s));
+  }
+  Net& relu6(std::string name) { return push({Kind::kRelu6, std::move(name)}); }
+  Net& adaptive_avg_pool(std::string name, int64_t out_h, int64_t out_w) {
+    Spec s{Kind::kAdaptiveAvgPool, std::move(name)};
+    s.kernel = out_h;
+    s.stride = out_w;
+    return push(std::move(s));
+  }
+  // Training masks are drawn at `*step` (which must outlive the runs), with `seed`.
+  Net& dropout(std::string name, double p, uint64_t seed, const int64_t* step) {
+    Spec s{Kind::kDropout, std::move(name)};
+    s.p = p;
+    s.seed = seed;
+    s.step = step;
+    return push(std::move(s));
+  }
+  // a + b of two earlier layers (by name; "input" is the image).
+  Net& add(std::string name, std::string a, std::string b) {
+    Spec s{Kind::kAdd, std::move(name)};
+    s.inputs = {std::move(a), std::move(b)};
+    return push(std::move(s));
+  }
+  // Multiplies the random initial parameters of the layer added last by `factor` (to drive
+  // values past an activation's bounds).
+  Net& init_scale(double factor) {
+    layers_.back().init_scale = factor;
+    return *this;
+  }
+  // The next layer added reads `layer` instead of the layer added last.
+  Net& from(std::string layer) {
+    from_ = std::move(layer);
+    return *this;
+  }
 
   const Dims& input_dims() const { return input_; }
   // Width K of the (N, K) output, as the Graph infers it.
@@ -99,7 +143,8 @@ class Net {
   }
   Graph graph() const { return build(static_cast<int>(classes())); }
 
-  // Seeded parameters in U(-1, 1) / sqrt(fan_in), PyTorch names and shapes.
+  // Seeded parameters in U(-1, 1) / sqrt(fan_in), PyTorch names and shapes (BatchNorm's weight
+  // in U(0.5, 1.5) and bias in U(-0.5, 0.5), so that both matter).
   std::vector<NamedTensor> random_params(std::mt19937& rng) const {
     std::vector<NamedTensor> out;
     const auto add = [&](const std::string& name, Dims shape, int64_t fan_in) {
@@ -110,15 +155,29 @@ class Net {
       out.push_back(std::move(t));
     };
     for (const Spec& s : layers_) {
-      if (s.kind == Kind::kConv) {
-        const Conv2dOptions& o = s.conv;
-        const int64_t fan_in = o.in_channels * o.kernel * o.kernel;
-        add(s.name + ".weight", {o.out_channels, o.in_channels, o.kernel, o.kernel}, fan_in);
-        if (o.bias) add(s.name + ".bias", {o.out_channels}, fan_in);
-      } else if (s.kind == Kind::kLinear) {
-        add(s.name + ".weight", {s.out, s.in}, s.in);
-        if (s.bias) add(s.name + ".bias", {s.out}, s.in);
+      const size_t first = out.size();
+      add_params(s, add, out);
+      for (size_t i = first; i < out.size(); ++i) {
+        for (float& v : out[i].data) v = static_cast<float>(v * s.init_scale);
       }
+    }
+    return out;
+  }
+
+  // Seeded non-trainable state (BatchNorm's running_mean in U(-0.5, 0.5), running_var in
+  // U(0.5, 1.5), num_batches_tracked 3).
+  std::vector<NamedTensor> random_states(std::mt19937& rng) const {
+    std::vector<NamedTensor> out;
+    std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+    for (const Spec& s : layers_) {
+      if (s.kind != Kind::kBatchNorm) continue;
+      NamedTensor mean{s.name + ".running_mean", {s.out}, {}};
+      NamedTensor var{s.name + ".running_var", {s.out}, {}};
+      for (int64_t i = 0; i < s.out; ++i) mean.data.push_back(u(rng));
+      for (int64_t i = 0; i < s.out; ++i) var.data.push_back(1.0f + u(rng));
+      out.push_back(std::move(mean));
+      out.push_back(std::move(var));
+      out.push_back({s.name + ".num_batches_tracked", {}, {3.0f}});
     }
     return out;
   }
@@ -134,83 +193,174 @@ class Net {
     return b;
   }
 
-  // The whole network in double; returns the last layer's output.
-  RefTensor forward(const RefParams& p, const Batch& batch) const {
-    RefTensor x{batch.n, input_, std::vector<double>(batch.images.begin(), batch.images.end())};
+  // The whole network in double, as PyTorch's train() (batch statistics, dropout) or eval();
+  // returns the last layer's output. `p` holds the parameters and the state tensors.
+  RefTensor forward(const RefParams& p, const Batch& batch, bool training = false) const {
+    std::map<std::string, RefTensor> values;
+    values["input"] =
+        RefTensor{batch.n, input_, std::vector<double>(batch.images.begin(), batch.images.end())};
+    std::string last = "input";
     const auto bias = [&](const std::string& name, bool on) {
       return on ? &p.at(name + ".bias") : nullptr;
     };
     for (const Spec& s : layers_) {
+      const RefTensor& x = values.at(s.inputs.empty() ? last : s.inputs[0]);
+      RefTensor y;
       switch (s.kind) {
         case Kind::kConv:
-          x = ref_conv2d(x, s.conv, p.at(s.name + ".weight"), bias(s.name, s.conv.bias));
+          y = ref_conv2d(x, s.conv, p.at(s.name + ".weight"), bias(s.name, s.conv.bias));
           break;
         case Kind::kLinear:
-          x = ref_linear(x, s.out, p.at(s.name + ".weight"), bias(s.name, s.bias));
+          y = ref_linear(x, s.out, p.at(s.name + ".weight"), bias(s.name, s.bias));
           break;
         case Kind::kRelu:
-          x = ref_relu(std::move(x));
+          y = ref_relu(x);
           break;
         case Kind::kMaxPool:
         case Kind::kAvgPool:
-          x = ref_pool2d(x, s.kind == Kind::kMaxPool ? PoolKind::kMax : PoolKind::kAvg, s.kernel,
+          y = ref_pool2d(x, s.kind == Kind::kMaxPool ? PoolKind::kMax : PoolKind::kAvg, s.kernel,
                          s.stride == 0 ? s.kernel : s.stride, s.padding);
           break;
         case Kind::kFlatten:
-          x.dims = {dims_product(x.dims)};
+          y = x;
+          y.dims = {dims_product(x.dims)};
+          break;
+        case Kind::kBatchNorm:
+          y = ref_batch_norm2d(x, p.at(s.name + ".weight"), p.at(s.name + ".bias"),
+                               p.at(s.name + ".running_mean"), p.at(s.name + ".running_var"), 1e-5,
+                               training);
+          break;
+        case Kind::kRelu6:
+          y = ref_relu6(x);
+          break;
+        case Kind::kAdaptiveAvgPool:
+          y = ref_adaptive_avg_pool2d(x, s.kernel, s.stride);
+          break;
+        case Kind::kDropout:
+          y = training ? ref_dropout(x, s.p,
+                                     Dropout::step_key(s.seed, *s.step, Dropout::layer_key(s.name)))
+                       : x;
+          break;
+        case Kind::kAdd:
+          y = ref_add(x, values.at(s.inputs[1]));
           break;
       }
+      values[s.name] = std::move(y);
+      last = s.name;
     }
-    return x;
+    return values.at(last);
   }
+  // The training loss (PyTorch's train() mode), the one the gradients belong to.
   double loss(const RefParams& p, const Batch& batch) const {
-    return ref_softmax_cross_entropy(forward(p, batch), batch.labels);
+    return ref_softmax_cross_entropy(forward(p, batch, true), batch.labels);
   }
 
  private:
-  enum class Kind { kConv, kLinear, kRelu, kMaxPool, kAvgPool, kFlatten };
+  enum class Kind {
+    kConv,
+    kLinear,
+    kRelu,
+    kMaxPool,
+    kAvgPool,
+    kFlatten,
+    kBatchNorm,
+    kRelu6,
+    kAdaptiveAvgPool,
+    kDropout,
+    kAdd
+  };
   struct Spec {
     Spec(Kind k, std::string n) : kind(k), name(std::move(n)) {}
     Kind kind;
     std::string name;
+    std::vector<std::string> inputs;  // empty: the layer added before
     Conv2dOptions conv;
     int64_t in = 0, out = 0;
     bool bias = true;
     int64_t kernel = 0, stride = 0, padding = 0;
+    double p = 0;
+    uint64_t seed = 0;
+    const int64_t* step = nullptr;
+    double init_scale = 1;
   };
+  // Appends the parameters of layer `s` through add(name, shape, fan_in).
+  template <typename AddFn>
+  void add_params(const Spec& s, AddFn& add, std::vector<NamedTensor>& out) const {
+    if (s.kind == Kind::kConv) {
+      const Conv2dOptions& o = s.conv;
+      const int64_t fan_in = o.in_channels / o.groups * o.kernel * o.kernel;
+      add(s.name + ".weight", {o.out_channels, o.in_channels / o.groups, o.kernel, o.kernel},
+          fan_in);
+      if (o.bias) add(s.name + ".bias", {o.out_channels}, fan_in);
+    } else if (s.kind == Kind::kLinear) {
+      add(s.name + ".weight", {s.out, s.in}, s.in);
+      if (s.bias) add(s.name + ".bias", {s.out}, s.in);
+    } else if (s.kind == Kind::kBatchNorm) {
+      add(s.name + ".weight", {s.out}, 4);
+      for (float& v : out.back().data) v += 1.0f;
+      add(s.name + ".bias", {s.out}, 4);
+    }
+  }
+
   Net& push(Spec s) {
+    if (!from_.empty() && s.inputs.empty()) s.inputs = {from_};
+    from_.clear();
     layers_.push_back(std::move(s));
     return *this;
   }
   Graph build(int classes) const {
     Graph g("test", input_, classes);
+    std::map<std::string, int> ids = {{"input", 0}};
     for (const Spec& s : layers_) {
+      std::vector<int> in;
+      for (const std::string& name : s.inputs) in.push_back(ids.at(name));
       switch (s.kind) {
         case Kind::kConv:
-          g.add(std::make_unique<Conv2d>(s.name, s.conv));
+          g.add(std::make_unique<Conv2d>(s.name, s.conv), in);
           break;
         case Kind::kLinear:
-          g.add(std::make_unique<Linear>(s.name, s.in, s.out, s.bias));
+          g.add(std::make_unique<Linear>(s.name, s.in, s.out, s.bias), in);
           break;
         case Kind::kRelu:
-          g.add(std::make_unique<Relu>(s.name));
+          g.add(std::make_unique<Relu>(s.name), in);
           break;
         case Kind::kMaxPool:
         case Kind::kAvgPool:
           g.add(std::make_unique<Pool2d>(s.name,
                                          s.kind == Kind::kMaxPool ? PoolKind::kMax : PoolKind::kAvg,
-                                         s.kernel, s.stride, s.padding));
+                                         s.kernel, s.stride, s.padding),
+                in);
           break;
         case Kind::kFlatten:
-          g.add(std::make_unique<Flatten>(s.name));
+          g.add(std::make_unique<Flatten>(s.name), in);
+          break;
+        case Kind::kBatchNorm:
+          g.add(std::make_unique<BatchNorm2d>(s.name, s.out), in);
+          break;
+        case Kind::kRelu6:
+          g.add(std::make_unique<Relu6>(s.name), in);
+          break;
+        case Kind::kAdaptiveAvgPool:
+          g.add(std::make_unique<AdaptiveAvgPool2d>(s.name, s.kernel, s.stride), in);
+          break;
+        case Kind::kDropout: {
+          auto d = std::make_unique<Dropout>(s.name, s.p, s.seed);
+          d->set_step_counter(s.step);
+          g.add(std::move(d), in);
+          break;
+        }
+        case Kind::kAdd:
+          g.add(std::make_unique<Add>(s.name), in);
           break;
       }
+      ids[s.name] = g.output();
     }
     return g;
   }
 
   Dims input_;
   std::vector<Spec> layers_;
+  std::string from_;
 };
 
 inline RefParams to_double(const std::vector<NamedTensor>& params) {
@@ -226,10 +376,11 @@ struct ExecutorRun {
   float forward_loss = 0;
   std::vector<NamedTensor> gradients;  // after run_step (training only)
   float step_loss = 0;
+  std::vector<NamedTensor> weights;  // parameters and state tensors after the last run
 };
 
-// Plans, binds, loads `params`, runs forward; in training also one step of SGD with lr 0, so
-// the weights do not move and the gradients belong to `params`.
+// Plans, binds, loads `params` (parameters and state tensors), runs forward; in training also one
+// step of SGD with lr 0, so the weights do not move and the gradients belong to `params`.
 inline ExecutorRun run_executor(const Net& net, const Batch& batch,
                                 const std::vector<NamedTensor>& params, bool training) {
   const Graph g = net.graph();
@@ -254,6 +405,7 @@ inline ExecutorRun run_executor(const Net& net, const Batch& batch,
     r.gradients = ex.gradients();
     r.step_loss = ex.loss();
   }
+  r.weights = ex.weights();
   return r;
 }
 
@@ -277,12 +429,13 @@ inline void expect_close(const std::vector<float>& got, const std::vector<double
 // Forward output and loss against the double reference, in inference and in training.
 inline void check_forward(const Net& net, int64_t batch, uint32_t seed) {
   std::mt19937 rng(seed);
-  const std::vector<NamedTensor> params = net.random_params(rng);
+  std::vector<NamedTensor> params = net.random_params(rng);
   const Batch b = net.random_batch(rng, batch);
-  const RefTensor want = net.forward(to_double(params), b);
-  const double want_loss = ref_softmax_cross_entropy(want, b.labels);
+  for (NamedTensor& t : net.random_states(rng)) params.push_back(std::move(t));
   for (bool training : {false, true}) {
     SCOPED_TRACE(training ? "training" : "inference");
+    const RefTensor want = net.forward(to_double(params), b, training);
+    const double want_loss = ref_softmax_cross_entropy(want, b.labels);
     const ExecutorRun run = run_executor(net, b, params, training);
     expect_close(run.output, want.v, 1e-4, "output");
     if (training) {
@@ -301,8 +454,10 @@ inline void check_gradients(const Net& net, int64_t batch, uint32_t seed,
   std::mt19937 rng(seed);
   const std::vector<NamedTensor> params = net.random_params(rng);
   const Batch b = net.random_batch(rng, batch);
-  RefParams ref = to_double(params);
-  const ExecutorRun run = run_executor(net, b, params, true);
+  std::vector<NamedTensor> all = params;
+  for (NamedTensor& t : net.random_states(rng)) all.push_back(std::move(t));
+  RefParams ref = to_double(all);
+  const ExecutorRun run = run_executor(net, b, all, true);
   const double want_loss = net.loss(ref, b);
   EXPECT_NEAR(run.step_loss, want_loss, 1e-4 * std::max(1.0, std::abs(want_loss)));
   ASSERT_EQ(run.gradients.size(), params.size());

@@ -14,6 +14,7 @@
 
 #include "framework/graph.h"
 #include "layers/conv2d.h"
+#include "layers/dropout.h"
 #include "layers/pool2d.h"
 
 namespace cnnmem::layer_test {
@@ -35,20 +36,22 @@ inline RefTensor ref_conv2d(const RefTensor& x, const Conv2dOptions& o,
   const int64_t oh = (h + 2 * o.padding - span) / o.stride + 1;
   const int64_t ow = (w + 2 * o.padding - span) / o.stride + 1;
   const int64_t oc = o.out_channels;
+  const int64_t icg = c / o.groups, ocg = oc / o.groups;  // channels per group
   RefTensor y{x.n, {oc, oh, ow}, std::vector<double>(static_cast<size_t>(x.n * oc * oh * ow))};
   for (int64_t n = 0; n < x.n; ++n)
     for (int64_t f = 0; f < oc; ++f)
       for (int64_t i = 0; i < oh; ++i)
         for (int64_t j = 0; j < ow; ++j) {
           double acc = bias != nullptr ? (*bias)[static_cast<size_t>(f)] : 0.0;
-          for (int64_t ic = 0; ic < c; ++ic)
+          for (int64_t gi = 0; gi < icg; ++gi)
             for (int64_t ki = 0; ki < k; ++ki)
               for (int64_t kj = 0; kj < k; ++kj) {
                 const int64_t ih = i * o.stride - o.padding + ki * o.dilation;
                 const int64_t iw = j * o.stride - o.padding + kj * o.dilation;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                const int64_t ic = f / ocg * icg + gi;  // weight [OC, IC/G, K, K]
                 acc += x.v[static_cast<size_t>(((n * c + ic) * h + ih) * w + iw)] *
-                       weight[static_cast<size_t>(((f * c + ic) * k + ki) * k + kj)];
+                       weight[static_cast<size_t>(((f * icg + gi) * k + ki) * k + kj)];
               }
           y.v[static_cast<size_t>(((n * oc + f) * oh + i) * ow + j)] = acc;
         }
@@ -98,6 +101,84 @@ inline RefTensor ref_pool2d(const RefTensor& x, PoolKind kind, int64_t k, int64_
               kind == PoolKind::kMax ? max : sum / static_cast<double>(k * k);
         }
   return y;
+}
+
+inline RefTensor ref_relu6(RefTensor x) {
+  for (double& v : x.v) v = std::min(std::max(v, 0.0), 6.0);
+  return x;
+}
+
+inline RefTensor ref_add(RefTensor a, const RefTensor& b) {
+  for (size_t i = 0; i < a.v.size(); ++i) a.v[i] += b.v[i];
+  return a;
+}
+
+// PyTorch's AdaptiveAvgPool2d where the output divides the input: mean of each K x K window.
+inline RefTensor ref_adaptive_avg_pool2d(const RefTensor& x, int64_t oh, int64_t ow) {
+  const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2], kh = h / oh, kw = w / ow;
+  RefTensor y{x.n, {c, oh, ow}, std::vector<double>(static_cast<size_t>(x.n * c * oh * ow))};
+  for (int64_t n = 0; n < x.n; ++n)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double sum = 0;
+          for (int64_t ki = 0; ki < kh; ++ki)
+            for (int64_t kj = 0; kj < kw; ++kj)
+              sum += x.v[static_cast<size_t>(((n * c + ch) * h + i * kh + ki) * w + j * kw + kj)];
+          y.v[static_cast<size_t>(((n * c + ch) * oh + i) * ow + j)] =
+              sum / static_cast<double>(kh * kw);
+        }
+  return y;
+}
+
+// PyTorch's BatchNorm2d: training normalises with the batch mean and biased variance (and
+// returns them in `batch_mean` / `batch_var` when given); eval with the running statistics.
+inline RefTensor ref_batch_norm2d(const RefTensor& x, const std::vector<double>& weight,
+                                  const std::vector<double>& bias,
+                                  const std::vector<double>& running_mean,
+                                  const std::vector<double>& running_var, double eps, bool training,
+                                  std::vector<double>* batch_mean = nullptr,
+                                  std::vector<double>* batch_var = nullptr) {
+  const int64_t c = x.dims[0], hw = x.dims[1] * x.dims[2];
+  std::vector<double> mean = running_mean, var = running_var;
+  if (training) {
+    const auto m = static_cast<double>(x.n * hw);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      double sum = 0, sq = 0;
+      for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t i = 0; i < hw; ++i) sum += x.v[static_cast<size_t>((n * c + ch) * hw + i)];
+      const double mu = sum / m;
+      for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t i = 0; i < hw; ++i) {
+          const double d = x.v[static_cast<size_t>((n * c + ch) * hw + i)] - mu;
+          sq += d * d;
+        }
+      mean[static_cast<size_t>(ch)] = mu;
+      var[static_cast<size_t>(ch)] = sq / m;
+    }
+  }
+  if (batch_mean != nullptr) *batch_mean = mean;
+  if (batch_var != nullptr) *batch_var = var;
+  RefTensor y = x;
+  for (int64_t n = 0; n < x.n; ++n)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto k = static_cast<size_t>(ch);
+      const double inv = 1.0 / std::sqrt(var[k] + eps);
+      for (int64_t i = 0; i < hw; ++i) {
+        double& v = y.v[static_cast<size_t>((n * c + ch) * hw + i)];
+        v = (v - mean[k]) * inv * weight[k] + bias[k];
+      }
+    }
+  return y;
+}
+
+// Training dropout with the mask of layers/dropout.h: Dropout::keeps at `step_key`.
+inline RefTensor ref_dropout(RefTensor x, double p, uint64_t step_key) {
+  const double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
+  for (size_t i = 0; i < x.v.size(); ++i) {
+    x.v[i] = Dropout::keeps(step_key, static_cast<int64_t>(i), p) ? x.v[i] * scale : 0.0;
+  }
+  return x;
 }
 
 // Mean over the batch of -log softmax(logits)[label], with log-sum-exp.

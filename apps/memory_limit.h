@@ -1,0 +1,25 @@
+// --memory-limit: refuse a run before anything is allocated when its plan reserves more than
+// the limit, with the prediction by tag and what would fit (a checkpoint budget, a batch size).
+// Not here: the prediction itself (framework/executor.h), the search (framework/checkpoint.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "framework/executor.h"
+#include "framework/graph.h"
+#include "optimizers/optimizer.h"
+
+namespace cnnmem {
+
+// Throws Error, one line, when `ex` (planned with `options`, not yet bound) would reserve more
+// than `limit_bytes`. `opt` is the optimizer configuration in training (re-plans need a fresh
+// optimizer each), null in inference. A limit of 0 means none.
+void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, const Graph& graph,
+                          const ExecutorOptions& options, const OptimizerConfig* opt,
+                          const Executor& ex);
+
+// "527.8 MiB", "9.12 GiB": short, for one-line messages.
+std::string short_bytes(int64_t bytes);
+
+}  // namespace cnnmem

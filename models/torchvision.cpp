@@ -1,0 +1,233 @@
+#include "models/torchvision.h"
+
+#include <memory>
+
+#include "layers/adaptive_avg_pool2d.h"
+#include "layers/add.h"
+#include "layers/batch_norm2d.h"
+#include "layers/conv2d.h"
+#include "layers/dropout.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
+#include "layers/pool2d.h"
+#include "layers/relu.h"
+#include "layers/relu6.h"
+
+namespace cnnmem {
+namespace {
+
+constexpr int kClasses = 1000;
+constexpr int64_t kImageSize = 224;
+
+Graph image_model(const std::string& name) {
+  return Graph(name, {3, kImageSize, kImageSize}, kClasses);
+}
+
+Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                   bool bias, int64_t groups = 1) {
+  Conv2dOptions o;
+  o.in_channels = in;
+  o.out_channels = out;
+  o.kernel = kernel;
+  o.stride = stride;
+  o.padding = padding;
+  o.bias = bias;
+  o.groups = groups;
+  return o;
+}
+
+std::string at(const std::string& prefix, int index) { return prefix + std::to_string(index); }
+
+// ---- alexnet and vgg ----------------------------------------------------------------------
+
+Graph alexnet() {
+  Graph g = image_model("alexnet");
+  g.add(std::make_unique<Conv2d>("features.0", conv(3, 64, 11, 4, 2, true)));
+  g.add(std::make_unique<Relu>("features.1"));
+  g.add(std::make_unique<Pool2d>("features.2", PoolKind::kMax, 3, 2));
+  g.add(std::make_unique<Conv2d>("features.3", conv(64, 192, 5, 1, 2, true)));
+  g.add(std::make_unique<Relu>("features.4"));
+  g.add(std::make_unique<Pool2d>("features.5", PoolKind::kMax, 3, 2));
+  g.add(std::make_unique<Conv2d>("features.6", conv(192, 384, 3, 1, 1, true)));
+  g.add(std::make_unique<Relu>("features.7"));
+  g.add(std::make_unique<Conv2d>("features.8", conv(384, 256, 3, 1, 1, true)));
+  g.add(std::make_unique<Relu>("features.9"));
+  g.add(std::make_unique<Conv2d>("features.10", conv(256, 256, 3, 1, 1, true)));
+  g.add(std::make_unique<Relu>("features.11"));
+  g.add(std::make_unique<Pool2d>("features.12", PoolKind::kMax, 3, 2));
+  g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 6, 6));
+  g.add(std::make_unique<Flatten>("flatten"));
+  g.add(std::make_unique<Dropout>("classifier.0", 0.5));
+  g.add(std::make_unique<Linear>("classifier.1", 256 * 6 * 6, 4096));
+  g.add(std::make_unique<Relu>("classifier.2"));
+  g.add(std::make_unique<Dropout>("classifier.3", 0.5));
+  g.add(std::make_unique<Linear>("classifier.4", 4096, 4096));
+  g.add(std::make_unique<Relu>("classifier.5"));
+  g.add(std::make_unique<Linear>("classifier.6", 4096, kClasses));
+  return g;
+}
+
+// torchvision's make_layers: 3x3 convolutions (numbers; with BatchNorm when `bn`) and 2x2
+// max-pools (0), indexed as one nn.Sequential.
+Graph vgg(const std::string& name, const std::vector<int64_t>& cfg, bool bn) {
+  Graph g = image_model(name);
+  int i = 0;
+  int64_t in = 3;
+  for (const int64_t v : cfg) {
+    if (v == 0) {
+      g.add(std::make_unique<Pool2d>(at("features.", i++), PoolKind::kMax, 2));
+      continue;
+    }
+    g.add(std::make_unique<Conv2d>(at("features.", i++), conv(in, v, 3, 1, 1, true)));
+    if (bn) g.add(std::make_unique<BatchNorm2d>(at("features.", i++), v));
+    g.add(std::make_unique<Relu>(at("features.", i++)));
+    in = v;
+  }
+  g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 7, 7));
+  g.add(std::make_unique<Flatten>("flatten"));
+  g.add(std::make_unique<Linear>("classifier.0", 512 * 7 * 7, 4096));
+  g.add(std::make_unique<Relu>("classifier.1"));
+  g.add(std::make_unique<Dropout>("classifier.2", 0.5));
+  g.add(std::make_unique<Linear>("classifier.3", 4096, 4096));
+  g.add(std::make_unique<Relu>("classifier.4"));
+  g.add(std::make_unique<Dropout>("classifier.5", 0.5));
+  g.add(std::make_unique<Linear>("classifier.6", 4096, kClasses));
+  return g;
+}
+
+// torchvision's configurations A (vgg11), D (vgg16) and E (vgg19).
+std::vector<int64_t> vgg_a() { return {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0}; }
+std::vector<int64_t> vgg_d() {
+  return {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
+}
+std::vector<int64_t> vgg_e() {
+  return {64,  64,  0,   128, 128, 0,   256, 256, 256, 256, 0,
+          512, 512, 512, 512, 0,   512, 512, 512, 512, 0};
+}
+
+// ---- resnet -------------------------------------------------------------------------------
+
+// conv (no bias) then BatchNorm, named "<conv>" and "<bn>"; returns the BatchNorm's node.
+int conv_bn(Graph& g, int from, const std::string& conv_name, const std::string& bn_name,
+            const Conv2dOptions& o) {
+  const int c = g.add(std::make_unique<Conv2d>(conv_name, o), {from});
+  return g.add(std::make_unique<BatchNorm2d>(bn_name, o.out_channels), {c});
+}
+
+// One residual block (BasicBlock, or Bottleneck when `bottleneck`) reading node `x`; returns
+// the node of its output.
+int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t planes, int64_t stride,
+                 bool bottleneck) {
+  const int64_t out = bottleneck ? planes * 4 : planes;
+  int y = 0;
+  if (bottleneck) {
+    y = conv_bn(g, x, p + "conv1", p + "bn1", conv(in, planes, 1, 1, 0, false));
+    y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
+    y = conv_bn(g, y, p + "conv2", p + "bn2", conv(planes, planes, 3, stride, 1, false));
+    y = g.add(std::make_unique<Relu>(p + "relu2"), {y});
+    y = conv_bn(g, y, p + "conv3", p + "bn3", conv(planes, out, 1, 1, 0, false));
+  } else {
+    y = conv_bn(g, x, p + "conv1", p + "bn1", conv(in, planes, 3, stride, 1, false));
+    y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
+    y = conv_bn(g, y, p + "conv2", p + "bn2", conv(planes, planes, 3, 1, 1, false));
+  }
+  int identity = x;
+  if (stride != 1 || in != out) {
+    identity =
+        conv_bn(g, x, p + "downsample.0", p + "downsample.1", conv(in, out, 1, stride, 0, false));
+  }
+  y = g.add(std::make_unique<Add>(p + "add"), {y, identity});
+  return g.add(std::make_unique<Relu>(p + (bottleneck ? "relu3" : "relu2")), {y});
+}
+
+Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck) {
+  Graph g = image_model(name);
+  int x = conv_bn(g, 0, "conv1", "bn1", conv(3, 64, 7, 2, 3, false));
+  x = g.add(std::make_unique<Relu>("relu"), {x});
+  x = g.add(std::make_unique<Pool2d>("maxpool", PoolKind::kMax, 3, 2, 1), {x});
+  int64_t in = 64;
+  for (int layer = 0; layer < 4; ++layer) {
+    const int64_t planes = int64_t{64} << layer;
+    for (int k = 0; k < blocks[static_cast<size_t>(layer)]; ++k) {
+      const int64_t stride = layer > 0 && k == 0 ? 2 : 1;
+      const std::string p = "layer" + std::to_string(layer + 1) + "." + std::to_string(k) + ".";
+      x = resnet_block(g, x, p, in, planes, stride, bottleneck);
+      in = bottleneck ? planes * 4 : planes;
+    }
+  }
+  g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 1, 1), {x});
+  g.add(std::make_unique<Flatten>("flatten"));
+  g.add(std::make_unique<Linear>("fc", in, kClasses));
+  return g;
+}
+
+// ---- mobilenet_v2 -------------------------------------------------------------------------
+
+// torchvision's ConvBNActivation (Conv2dNormActivation) with ReLU6: "<p>0", "<p>1", "<p>2".
+int conv_bn_relu6(Graph& g, int x, const std::string& p, int64_t in, int64_t out, int64_t kernel,
+                  int64_t stride, int64_t groups) {
+  x = conv_bn(g, x, p + "0", p + "1",
+              conv(in, out, kernel, stride, (kernel - 1) / 2, false, groups));
+  return g.add(std::make_unique<Relu6>(p + "2"), {x});
+}
+
+Graph mobilenet_v2() {
+  Graph g = image_model("mobilenet_v2");
+  struct Stage {
+    int64_t expand, channels;
+    int repeats;
+    int64_t stride;
+  };
+  const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  int x = conv_bn_relu6(g, 0, "features.0.", 3, 32, 3, 2, 1);
+  int64_t in = 32;
+  int index = 1;
+  for (const Stage& s : stages) {
+    for (int k = 0; k < s.repeats; ++k) {
+      const int64_t stride = k == 0 ? s.stride : 1;
+      const int64_t hidden = in * s.expand;
+      const std::string p = at("features.", index++) + ".conv.";
+      int y = x;
+      int i = 0;
+      if (s.expand != 1) y = conv_bn_relu6(g, y, at(p, i++) + ".", in, hidden, 1, 1, 1);
+      y = conv_bn_relu6(g, y, at(p, i++) + ".", hidden, hidden, 3, stride, hidden);
+      y = g.add(std::make_unique<Conv2d>(at(p, i), conv(hidden, s.channels, 1, 1, 0, false)), {y});
+      y = g.add(std::make_unique<BatchNorm2d>(at(p, i + 1), s.channels), {y});
+      if (stride == 1 && in == s.channels) {
+        y = g.add(std::make_unique<Add>(at("features.", index - 1) + ".add"), {y, x});
+      }
+      x = y;
+      in = s.channels;
+    }
+  }
+  x = conv_bn_relu6(g, x, at("features.", index) + ".", in, 1280, 1, 1, 1);
+  g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 1, 1), {x});
+  g.add(std::make_unique<Flatten>("flatten"));
+  g.add(std::make_unique<Dropout>("classifier.0", 0.2));
+  g.add(std::make_unique<Linear>("classifier.1", 1280, kClasses));
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::string> torchvision_model_names() {
+  return {"alexnet",  "vgg11",    "vgg19",    "vgg11_bn", "vgg16_bn",
+          "vgg19_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2"};
+}
+
+std::optional<Graph> make_torchvision_model(const std::string& name) {
+  if (name == "alexnet") return alexnet();
+  if (name == "vgg11") return vgg(name, vgg_a(), false);
+  if (name == "vgg19") return vgg(name, vgg_e(), false);
+  if (name == "vgg11_bn") return vgg(name, vgg_a(), true);
+  if (name == "vgg16_bn") return vgg(name, vgg_d(), true);
+  if (name == "vgg19_bn") return vgg(name, vgg_e(), true);
+  if (name == "resnet18") return resnet(name, {2, 2, 2, 2}, false);
+  if (name == "resnet34") return resnet(name, {3, 4, 6, 3}, false);
+  if (name == "resnet50") return resnet(name, {3, 4, 6, 3}, true);
+  if (name == "mobilenet_v2") return mobilenet_v2();
+  return std::nullopt;
+}
+
+}  // namespace cnnmem

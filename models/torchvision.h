@@ -1,0 +1,24 @@
+// The torchvision models of the zoo, with torchvision's structure, module names (hence parameter
+// and state names) and parameter counts, input 3x224x224 and 1000 classes:
+//   alexnet, vgg11, vgg19, vgg11_bn, vgg16_bn, vgg19_bn, resnet18, resnet34, resnet50,
+//   mobilenet_v2
+// (vgg16 itself lives in models/zoo.cpp). Modules that PyTorch calls functionally get names of
+// their own: "flatten", "<block>.add", and the repeated ReLU of a residual block
+// "<block>.relu1/2/3".
+// Not here: pretrained weights, or torchvision's weight initialisation (cnnmem initialises with
+// PyTorch's per-layer defaults).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "framework/graph.h"
+
+namespace cnnmem {
+
+// The model called `name`, or nullopt when it is not one of torchvision_model_names().
+std::optional<Graph> make_torchvision_model(const std::string& name);
+std::vector<std::string> torchvision_model_names();
+
+}  // namespace cnnmem
