@@ -81,6 +81,9 @@ void add_common(CLI::App* app, CommonFlags& f) {
   app->add_option("--checkpoint", f.checkpoint,
                   "training: which layer inputs to keep, the rest is recomputed in backward: "
                   "none | every:K | sqrt | budget:BYTES (e.g. budget:2G) | layers:NAME[,NAME]");
+  app->add_option("--input", f.input,
+                  "CxHxW: run the model on inputs of this size where its layers allow it "
+                  "(default: its standard input)");
   app->add_option("--memory-limit", f.memory_limit,
                   "refuse to start when the plan needs more than this (bytes, or with K, M, G, "
                   "KiB, MiB, GiB), and say what would fit");
@@ -123,6 +126,11 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
   h.batch = f.batch;
   h.params = ex.param_count();
   return h;
+}
+
+Graph model_from(const CommonFlags& f) {
+  return make_model(
+      f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
 }
 
 void set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }

@@ -29,6 +29,7 @@ struct CommonFlags {
   std::string betas = "0.9,0.999";
   std::string checkpoint = "none";
   std::string reuse = "greedy-by-size";
+  std::string input;         // --input CxHxW ("" = the model's own)
   std::string memory_limit;  // --memory-limit as given ("" = none)
   int64_t memory_limit_bytes = 0;
   int threads = 0;
@@ -41,6 +42,8 @@ void add_common(CLI::App* app, CommonFlags& f);
 // Validates what CLI11 cannot (betas, policies) and sets the thread count.
 void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
+// The model of --model, at the --input size when one was given.
+Graph model_from(const CommonFlags& f);
 void print_json(const nlohmann::json& j);
 // --threads: T compute threads, or every core when T is 0.
 void set_threads(int threads);

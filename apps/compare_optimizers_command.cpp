@@ -62,6 +62,7 @@ int run_compare(const Flags& f) {
   set_threads(f.threads);
   check_output_flags(f.out, f.measure);
   const Graph graph = make_model(f.model);
+  Executor::check_batch(graph, f.batch);  // before the table's first line is printed
   const int64_t params = graph.param_count();
   nlohmann::json out = {{"model", f.model}, {"batch", f.batch}, {"params", params}};
   nlohmann::json table = nlohmann::json::array();

@@ -26,6 +26,7 @@ int run_compare(const Flags& f) {
   set_threads(f.threads);
   check_output_flags(f.out, /*measured=*/true);
   const Graph graph = make_model(f.model);
+  Executor::check_batch(graph, f.batch);  // before the table's first line is printed
   struct Case {
     Strategy strategy;
     bool in_place;

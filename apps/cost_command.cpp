@@ -27,7 +27,7 @@ int run_cost(CostFlags& flags) {
   const bool measure = flags.measure;
   apply_common(f);
   check_output_flags(flags.out, measure);
-  Graph graph = make_model(f.model);
+  Graph graph = model_from(f);
   const bool training = mode == "train";
   std::unique_ptr<Optimizer> optimizer;
   if (training) optimizer = make_optimizer(f.opt);

@@ -23,6 +23,7 @@ struct InferFlags {
   std::string model, weights, input_tensor, output_tensor, keep;
   std::string reuse = "greedy-by-size";
   std::string memory_limit;
+  std::string input;  // --input CxHxW
   int64_t batch = 1;
   int64_t repeat = 10;
   int64_t seed = 1;
@@ -71,7 +72,8 @@ int run_infer(const InferFlags& f) {
   set_threads(f.threads);
   if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
   check_output_flags(f.out, /*measured=*/true);
-  const Graph graph = make_model(f.model);
+  const Graph graph = make_model(
+      f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
   ExecutorOptions eo;
   eo.training = false;
   eo.batch = f.batch;
@@ -167,6 +169,8 @@ Command add_infer_command(CLI::App& app) {
                 "write \"output\" and the kept tensors to this safetensors file");
   c->add_option("--repeat", f->repeat, "timed passes after the first")->check(whole_number(0));
   c->add_option("--seed", f->seed, "seed of the random weights and input")->check(whole_number(0));
+  c->add_option("--input", f->input,
+                "CxHxW: run the model on inputs of this size where its layers allow it");
   c->add_option("--memory-limit", f->memory_limit,
                 "refuse to start when the plan needs more than this (bytes, or with K, M, G, KiB, "
                 "MiB, GiB), and say what would fit");

@@ -36,7 +36,7 @@ double mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 int run_sweep(SweepFlags& flags) {
   CommonFlags& f = flags.common;
   apply_common(f);
-  const Graph graph = make_model(f.model);
+  const Graph graph = model_from(f);
   const bool measure = !flags.no_measure;
   check_output_flags(flags.out, measure);
 

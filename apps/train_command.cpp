@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -15,7 +16,9 @@
 #include "framework/progress.h"
 #include "framework/trainer.h"
 #include "io/safetensors.h"
+#include "io/training_state.h"
 #include "models/zoo.h"
+#include "optimizers/optimizer.h"
 
 namespace cnnmem {
 namespace {
@@ -24,6 +27,8 @@ struct TrainFlags {
   CommonFlags common;
   std::string data = "fashion-mnist", data_dir = "/usr/share/datasets/fashion-mnist";
   std::string init_weights, save;
+  std::string state_dir, resume;  // --state-dir, --resume
+  int64_t save_every = 0;
   TrainOptions t;
   bool no_shuffle = false, no_eval = false;
   int64_t seed = 1;
@@ -32,6 +37,58 @@ struct TrainFlags {
   bool quiet = false;
   int64_t progress_every = 0;  // 0: default_progress_every
 };
+
+std::string exact(double v) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
+}
+
+// What a resumed run must share with the saved one for the same numbers.
+TrainingConfig training_config(const TrainFlags& flags, const Optimizer& optimizer) {
+  const CommonFlags& f = flags.common;
+  return {{"model", f.model},
+          {"input", f.input.empty() ? "(the model's)" : f.input},
+          {"batch", std::to_string(f.batch)},
+          {"optimizer", optimizer.describe()},
+          {"checkpoint", f.checkpoint},
+          {"fuse-update", flags.step.fuse_update ? "on" : "off"},
+          {"clip-grad-norm", exact(flags.step.clip_grad_norm)},
+          {"data", flags.data},
+          {"seed", std::to_string(flags.seed)},
+          {"shuffle", flags.no_shuffle ? "off" : "on"},
+          {"save-every", std::to_string(flags.save_every)}};
+}
+
+// --save-every/--state-dir/--resume: where the training state goes, checked before training.
+void prepare_state_dir(TrainFlags& flags) {
+  namespace fs = std::filesystem;
+  if (!flags.resume.empty()) {
+    if (!flags.state_dir.empty() &&
+        fs::path(flags.state_dir).lexically_normal() != fs::path(flags.resume).lexically_normal()) {
+      throw Error("--state-dir " + flags.state_dir + " and --resume " + flags.resume +
+                  " differ: a resumed run keeps saving where it resumes from; drop --state-dir");
+    }
+    flags.state_dir = flags.resume;
+    return;
+  }
+  if (flags.state_dir.empty()) {
+    if (flags.save_every > 0) {
+      throw Error("--save-every needs --state-dir DIR, the directory the training state goes to");
+    }
+    return;
+  }
+  std::error_code ec;
+  fs::create_directories(flags.state_dir, ec);
+  if (!fs::is_directory(flags.state_dir, ec)) {
+    throw Error("--state-dir " + flags.state_dir +
+                ": cannot create that directory; choose another path");
+  }
+  if (fs::exists(training_state_path(flags.state_dir), ec)) {
+    throw Error("--state-dir " + flags.state_dir + " already holds a training state; continue it " +
+                "with --resume " + flags.state_dir + ", or choose another directory");
+  }
+}
 
 int run_train(TrainFlags& flags) {
   CommonFlags& f = flags.common;
@@ -46,9 +103,18 @@ int run_train(TrainFlags& flags) {
   apply_common(f);
   if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
   check_output_flags(flags.out, /*measured=*/true);
-  Graph graph = make_model(f.model);
+  prepare_state_dir(flags);
+  Graph graph = model_from(f);
   auto optimizer = make_optimizer(f.opt);
-  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
+  t.state_dir = flags.state_dir;
+  t.save_every = flags.save_every;
+  t.config = training_config(flags, *optimizer);
+  TrainingState resumed;
+  if (!flags.resume.empty()) {
+    resumed = read_training_state(flags.resume);
+    check_same_config(resumed, t.config, flags.resume);
+    t.resume = &resumed;
+  }
   ExecutorOptions eo;
   eo.training = true;
   eo.batch = f.batch;
@@ -57,6 +123,7 @@ int run_train(TrainFlags& flags) {
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
   Executor ex(graph, eo, optimizer.get());
   enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, ex);
+  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (!init_weights.empty()) {
@@ -129,6 +196,14 @@ Command add_train_command(CLI::App& app) {
   train->add_option("--init-weights", flags->init_weights, "safetensors file with PyTorch names")
       ->check(CLI::ExistingFile);
   train->add_option("--save", flags->save, "write the trained weights (safetensors)");
+  train
+      ->add_option("--save-every", flags->save_every,
+                   "write the whole training state to --state-dir every N steps (and at the end)")
+      ->check(whole_number(1));
+  train->add_option("--state-dir", flags->state_dir,
+                    "directory for the crash-safe training state (state.safetensors)");
+  train->add_option("--resume", flags->resume,
+                    "continue the run saved in this --state-dir, bitwise as if uninterrupted");
   add_step_flags(train, flags->step);
   add_output_flags(train, flags->out);
   train->add_flag("--quiet", flags->quiet, "no progress on stderr");

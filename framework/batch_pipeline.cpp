@@ -4,7 +4,32 @@
 
 #include "framework/error.h"
 
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);  // NOLINT(bugprone-reserved-identifier)
+extern "C" void __tsan_release(void* addr);  // NOLINT(bugprone-reserved-identifier)
+#endif
+
 namespace cnnmem {
+namespace {
+
+// TBB hands each batch to its worker and back inside libtbb, where ThreadSanitizer does not
+// see the synchronisation; these mark the two hand-overs (no-ops in other builds).
+void handed_over(void* p) {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_release(p);
+#else
+  (void)p;
+#endif
+}
+void taken_over(void* p) {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_acquire(p);
+#else
+  (void)p;
+#endif
+}
+
+}  // namespace
 
 BatchPipeline::BatchPipeline(Executor& executor, Samples data, int64_t batch)
     : ex_(executor), data_(data), batch_(batch) {}
@@ -41,6 +66,7 @@ void BatchPipeline::assemble(int64_t k) {
 void BatchPipeline::wait_ready() {
   if (!in_flight_) return;
   arena_.execute([this] { group_->wait(); });
+  taken_over(this);
   in_flight_ = false;
 }
 
@@ -50,7 +76,14 @@ void BatchPipeline::prefetch_next() {
   if (current_ >= batches_) return;
   const int64_t k = current_;
   in_flight_ = true;
-  arena_.execute([this, k] { group_->run([this, k] { assemble(k); }); });
+  handed_over(this);
+  arena_.execute([this, k] {
+    group_->run([this, k] {
+      taken_over(this);
+      assemble(k);
+      handed_over(this);
+    });
+  });
 }
 
 }  // namespace cnnmem

@@ -48,10 +48,7 @@ Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer
       optimizer_(optimizer),
       engine_(dnnl::engine::kind::cpu, 0),
       stream_(engine_) {
-  if (options_.batch <= 0) {
-    throw Error("--batch must be a positive number of images, got " +
-                std::to_string(options_.batch));
-  }
+  check_batch(graph, options_.batch);
   if (options_.training && optimizer_ == nullptr) {
     throw InternalError("a training step needs an optimizer");
   }
@@ -73,6 +70,23 @@ Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer
 }
 
 Executor::~Executor() = default;
+
+void Executor::check_batch(const Graph& graph, int64_t batch) {
+  if (batch <= 0) {
+    throw Error("--batch must be a positive number of images, got " + std::to_string(batch));
+  }
+  // Sizes are int64 bytes: refuse a batch whose largest feature map alone could overflow them
+  // (blocked layouts pad channels up to 16x, so leave that much room).
+  int64_t largest = 1;
+  for (const Node& node : graph.nodes()) largest = std::max(largest, dims_product(node.dims));
+  constexpr int64_t kMaxBytes = int64_t{1} << 58;
+  const int64_t most = kMaxBytes / (16 * 4 * largest);
+  if (batch > most) {
+    throw Error("--batch " + std::to_string(batch) + ": model " + graph.name() +
+                " would need feature maps beyond 2^58 bytes; use a batch below " +
+                std::to_string(most));
+  }
+}
 
 void Executor::plan(const Graph& graph) {
   const int64_t n = options_.batch;
@@ -699,6 +713,75 @@ NamedTensor Executor::read_state(const StateBinding& s) const {
   dnnl::reorder(src, dst).execute(str, src, dst);
   str.wait();
   return t;
+}
+
+const ParamBinding& Executor::param_of_state(const Buffer& buffer) const {
+  // "<optimizer>.<state>.<param>": neither the optimizer's nor the state's name has a dot.
+  const size_t first = buffer.name.find('.');
+  const size_t second = first == std::string::npos ? first : buffer.name.find('.', first + 1);
+  CNNMEM_CHECK_MSG(second != std::string::npos, "optimizer state buffers are named o.s.param");
+  const std::string param = buffer.name.substr(second + 1);
+  for (const ParamBinding& p : params_) {
+    if (p.name == param) return p;
+  }
+  throw InternalError("optimizer state " + buffer.name + " has no parameter " + param);
+}
+
+std::vector<NamedTensor> Executor::optimizer_state() const {
+  CNNMEM_CHECK(bound());
+  std::vector<NamedTensor> out;
+  for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
+    const Buffer& buf = schedule_.buffers[i];
+    if (buf.tag != Tag::kOptimizerState || !buf.persistent) continue;
+    const ParamBinding& p = param_of_state(buf);
+    NamedTensor t;
+    t.name = buf.name;
+    t.shape = p.torch_shape;
+    t.data.resize(static_cast<size_t>(dims_product(p.torch_shape)));
+    read_param(p, static_cast<BufferId>(i), t.data.data());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void Executor::load_optimizer_state(const std::vector<NamedTensor>& tensors,
+                                    const std::string& source) {
+  CNNMEM_CHECK(bound());
+  size_t expected = 0;
+  for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
+    const Buffer& buf = schedule_.buffers[i];
+    if (buf.tag != Tag::kOptimizerState || !buf.persistent) continue;
+    ++expected;
+    const ParamBinding& p = param_of_state(buf);
+    const NamedTensor* t = nullptr;
+    for (const NamedTensor& c : tensors) {
+      if (c.name == buf.name) t = &c;
+    }
+    if (t == nullptr) {
+      throw Error(source + ": optimizer state \"" + buf.name +
+                  "\" is missing; it was saved with another optimizer configuration");
+    }
+    if (t->shape != p.torch_shape) {
+      throw Error(source + ": optimizer state \"" + buf.name + "\" has shape " +
+                  dims_str(t->shape) + ", the model expects " + dims_str(p.torch_shape));
+    }
+    memory src(plain_desc(p.md.dims()), engine_, const_cast<float*>(t->data.data()));
+    memory dst(p.md, engine_, table_.bytes(static_cast<BufferId>(i)));
+    dnnl::reorder(src, dst).execute(stream_, src, dst);
+    stream_.wait();
+  }
+  if (tensors.size() != expected) {
+    throw Error(source + ": holds " + std::to_string(tensors.size()) +
+                " optimizer state tensors, the optimizer has " + std::to_string(expected) +
+                "; it was saved with another optimizer configuration");
+  }
+}
+
+int64_t Executor::optimizer_step() const { return optimizer_ != nullptr ? optimizer_->step() : 0; }
+
+void Executor::set_optimizer_step(int64_t step) {
+  CNNMEM_CHECK_MSG(optimizer_ != nullptr, "an inference pass has no optimizer");
+  optimizer_->set_step(step);
 }
 
 }  // namespace cnnmem

@@ -91,6 +91,9 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  // Throws Error when `batch` is not positive or so large that byte sizes could overflow.
+  static void check_batch(const Graph& graph, int64_t batch);
+
   const ExecutorOptions& options() const { return options_; }
   // The graph this executor was planned from (it must outlive the executor).
   const Graph& graph() const { return *graph_; }
@@ -119,6 +122,15 @@ class Executor {
   // them from its StepBuilder next to the parameters (`states_ = b.states();`).
   const std::vector<StateBinding>& states() const { return states_; }
   std::vector<NamedTensor> gradients() const;  // of the last training step, same names
+  // Training: every optimizer_state buffer ("adam.m.features.0.weight"), in its parameter's
+  // plain PyTorch shape, in schedule order; with optimizer_step(), what a resumed run needs to
+  // update exactly as an uninterrupted one. load_optimizer_state expects the same set.
+  std::vector<NamedTensor> optimizer_state() const;
+  void load_optimizer_state(const std::vector<NamedTensor>& tensors, const std::string& source);
+  int64_t optimizer_step() const;  // steps the optimizer has begun (0 before the first)
+  void set_optimizer_step(int64_t step);
+  // Restores the step number that dropout masks depend on (steps_run()), for a resumed run.
+  void set_steps_run(int64_t steps) { steps_run_ = steps; }
 
   // Staging input buffers: (N, C, H, W) floats and N int32 labels.
   float* staging_images() const;
@@ -166,6 +178,8 @@ class Executor {
   std::vector<NamedTensor> read_params(bool grads) const;
   void write_state(const StateBinding& s, const float* plain);
   NamedTensor read_state(const StateBinding& s) const;
+  // The parameter an optimizer_state buffer ("<optimizer>.<state>.<param>") belongs to.
+  const ParamBinding& param_of_state(const Buffer& buffer) const;
 
   ExecutorOptions options_;
   const Graph* graph_;

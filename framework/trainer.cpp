@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "framework/error.h"
 #include "io/idx.h"
@@ -84,6 +86,7 @@ double evaluate_in_eval_mode(const Executor& trained, const Samples& samples) {
   const int64_t classes = trained.graph().classes();
   int64_t correct = 0, seen = 0;
   for (int64_t k = 0; k < pipeline.batches(); ++k) {
+    pipeline.wait_ready();  // the batch's row count is written by the task that assembles it
     const int64_t rows = pipeline.valid_rows();
     eval.run_forward();
     const NamedTensor logits = eval.read_tensor("output");
@@ -111,6 +114,7 @@ double evaluate(Executor& executor, const Samples& samples) {
   executor.set_batch_source(&pipeline);
   int64_t correct = 0;
   for (int64_t k = 0; k < pipeline.batches(); ++k) {
+    pipeline.wait_ready();  // the batch's row count is written by the task that assembles it
     executor.set_valid_rows(pipeline.valid_rows());
     executor.run_forward();
     correct += executor.correct();
@@ -119,6 +123,46 @@ double evaluate(Executor& executor, const Samples& samples) {
   executor.set_valid_rows(-1);
   return samples.count > 0 ? static_cast<double>(correct) / static_cast<double>(samples.count) : 0;
 }
+
+namespace {
+
+std::string rng_text(const std::mt19937_64& rng) {
+  std::ostringstream out;
+  out << rng;
+  return out.str();
+}
+
+// `step` and `epoch` are 0-based; the message counts from 1, as the progress lines do.
+Error diverged(int64_t step, int64_t epoch, const std::string& what, const TrainOptions& o,
+               bool saved) {
+  std::string msg = "training diverged at step " + std::to_string(step + 1) + " (epoch " +
+                    std::to_string(epoch + 1) + "): " + what +
+                    "; lower --lr (e.g. by 10x) and train again";
+  if (saved) msg += " (the last good training state stays in " + o.state_dir + ")";
+  return Error(msg);
+}
+
+bool all_finite(const std::vector<NamedTensor>& tensors) {
+  return std::all_of(tensors.begin(), tensors.end(), [](const NamedTensor& t) {
+    return std::all_of(t.data.begin(), t.data.end(), [](float v) { return std::isfinite(v); });
+  });
+}
+
+// The executor reads batches from the pipeline only while the epoch runs, also on an error.
+class BatchSourceScope {
+ public:
+  BatchSourceScope(Executor& executor, BatchSource* source) : executor_(executor) {
+    executor_.set_batch_source(source);
+  }
+  ~BatchSourceScope() { executor_.set_batch_source(nullptr); }
+  BatchSourceScope(const BatchSourceScope&) = delete;
+  BatchSourceScope& operator=(const BatchSourceScope&) = delete;
+
+ private:
+  Executor& executor_;
+};
+
+}  // namespace
 
 TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options) {
   const int64_t batch = executor.options().batch;
@@ -135,39 +179,110 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
 
   TrainResult r;
   r.losses.reserve(static_cast<size_t>(total));
-  BatchPipeline pipeline(executor, samples, batch);
   std::mt19937_64 rng(options.seed);
+  int64_t step = 0, first_epoch = 0, skip = 0;  // skip: batches of the first epoch already done
+  if (options.resume != nullptr) {
+    const TrainingState& s = *options.resume;
+    if (s.steps > total) {
+      throw Error("--resume: the saved run is at step " + std::to_string(s.steps) +
+                  ", past this run's " + std::to_string(total) +
+                  " steps; raise --max-steps or --epochs");
+    }
+    std::istringstream in(s.rng);
+    in >> rng;
+    if (in.fail() || s.step_in_epoch >= per_epoch ||
+        s.epoch * per_epoch + s.step_in_epoch != s.steps) {
+      throw Error("--resume: the saved data position (epoch " + std::to_string(s.epoch) +
+                  ", step " + std::to_string(s.step_in_epoch) + ") does not fit " +
+                  std::to_string(per_epoch) +
+                  " steps an epoch of this data set; resume with the saved run's data and batch");
+    }
+    SafetensorsFile weights;
+    weights.tensors = s.weights;
+    const std::string source = "training state " + training_state_path(options.state_dir);
+    executor.load_weights(weights, source);
+    executor.load_optimizer_state(s.optimizer_state, source);
+    executor.set_optimizer_step(s.optimizer_step);
+    executor.set_steps_run(s.executor_steps);
+    r.losses = s.losses;
+    step = s.steps;
+    first_epoch = s.epoch;
+    skip = s.step_in_epoch;
+  }
+  const int64_t first_step = step;
+  bool saved = options.resume != nullptr;  // a good state is on disk
+  int64_t saved_at = options.resume != nullptr ? step : -1;
+  std::mt19937_64 epoch_rng = rng;  // at the start of the current epoch
+  // After `done` steps, the last of them in `epoch`.
+  const auto save = [&](int64_t done, int64_t epoch) {
+    TrainingState s;
+    s.weights = executor.weights();
+    s.optimizer_state = executor.optimizer_state();
+    if (!all_finite(s.weights) || !all_finite(s.optimizer_state)) {
+      throw diverged(done - 1, epoch, "a weight or optimizer state is nan or inf", options, saved);
+    }
+    s.losses = r.losses;
+    s.steps = done;
+    s.epoch = done / per_epoch;
+    s.step_in_epoch = done % per_epoch;
+    // At an epoch's end the generator has not shuffled the next epoch yet.
+    s.rng = rng_text(s.step_in_epoch == 0 ? rng : epoch_rng);
+    s.optimizer_step = executor.optimizer_step();
+    s.executor_steps = executor.steps_run();
+    s.config = options.config;
+    write_training_state(options.state_dir, s);
+    saved = true;
+    saved_at = done;
+  };
+
+  BatchPipeline pipeline(executor, samples, batch);
   std::vector<int64_t> order(static_cast<size_t>(samples.count));
   using Clock = std::chrono::steady_clock;
   Clock::time_point timed_from;
-  int64_t step = 0;
-  for (int64_t epoch = 0; step < total; ++epoch) {
+  const bool saving = !options.state_dir.empty();
+  int64_t epoch = first_epoch;
+  for (; step < total; ++epoch) {
+    epoch_rng = rng;
     std::iota(order.begin(), order.end(), int64_t{0});
     if (options.shuffle) {
       for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
     }
-    pipeline.start_epoch(order, /*drop_last=*/true);
-    executor.set_batch_source(&pipeline);
+    pipeline.start_epoch(std::vector<int64_t>(order.begin() + skip * batch, order.end()),
+                         /*drop_last=*/true);
+    skip = 0;
+    const BatchSourceScope source(executor, &pipeline);
     for (int64_t k = 0; k < pipeline.batches() && step < total; ++k, ++step) {
       int64_t heap_before = 0;
-      if (step == 1) heap_before = heap_in_use_bytes();
+      if (step == first_step + 1) heap_before = heap_in_use_bytes();
       executor.run_step();
-      if (step == 1) r.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
-      r.losses.push_back(executor.loss());
-      if (step == 0) timed_from = Clock::now();
+      if (step == first_step + 1) r.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
+      const float loss = executor.loss();
+      if (!std::isfinite(loss)) {
+        throw diverged(step, epoch,
+                       std::string("the loss is ") + (std::isnan(loss) ? "nan" : "inf"), options,
+                       saved);
+      }
+      r.losses.push_back(loss);
+      if (step == first_step) timed_from = Clock::now();
       if (options.on_step) {
-        options.on_step(TrainStep{step, total, epoch, (total + per_epoch - 1) / per_epoch, batch,
-                                  executor.loss()});
+        options.on_step(
+            TrainStep{step, total, epoch, (total + per_epoch - 1) / per_epoch, batch, loss});
+      }
+      if (saving && options.save_every > 0 && (step + 1) % options.save_every == 0) {
+        save(step + 1, epoch);
       }
     }
-    executor.set_batch_source(nullptr);
   }
+  if (saving && saved_at != total) save(total, epoch - 1);
   const double seconds = std::chrono::duration<double>(Clock::now() - timed_from).count();
-  if (total > 1 && seconds > 0) {
-    r.images_per_sec = static_cast<double>((total - 1) * batch) / seconds;
+  if (total - first_step > 1 && seconds > 0) {
+    r.images_per_sec = static_cast<double>((total - first_step - 1) * batch) / seconds;
   }
   r.steps = total;
   r.epochs = static_cast<double>(total) / static_cast<double>(per_epoch);
+  // A step budget can end mid-epoch with the next batch still being assembled into the staging
+  // buffers that evaluation is about to fill.
+  pipeline.wait_ready();
   if (options.eval) r.test_accuracy = evaluate(executor, data.test());
   r.outside.rss_peak_bytes = rss_peak_bytes();
   return r;

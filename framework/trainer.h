@@ -15,6 +15,7 @@
 #include "framework/batch_pipeline.h"
 #include "framework/executor.h"
 #include "framework/process_memory.h"
+#include "io/training_state.h"
 
 namespace cnnmem {
 
@@ -49,6 +50,15 @@ struct TrainOptions {
   bool eval = true;
   // Called after every step; for progress lines.
   std::function<void(const TrainStep&)> on_step;
+  // Crash-safe training state (io/training_state.h): with a state_dir, written every
+  // `save_every` steps (0: only at the end) and after the last step, with `config` as the
+  // fingerprint a resumed run must match. A state is never written after a diverged step.
+  std::string state_dir;
+  int64_t save_every = 0;
+  TrainingConfig config;
+  // Continue this saved run (weights, optimizer, data position, losses) instead of starting at
+  // step 0; the executor must be bound. Not owned.
+  const TrainingState* resume = nullptr;
 };
 
 struct TrainResult {
@@ -60,6 +70,8 @@ struct TrainResult {
   OutsideArena outside;
 };
 
+// Throws Error naming the step and epoch when the loss (or, before a state is saved, a weight)
+// is NaN or infinite.
 TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options);
 
 // Accuracy of the executor's model on `samples` (forward passes, no accounting).

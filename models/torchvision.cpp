@@ -19,8 +19,8 @@ namespace {
 constexpr int kClasses = 1000;
 constexpr int64_t kImageSize = 224;
 
-Graph image_model(const std::string& name) {
-  return Graph(name, {3, kImageSize, kImageSize}, kClasses);
+Graph image_model(const std::string& name, const Dims& input) {
+  return Graph(name, input, kClasses);
 }
 
 Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
@@ -40,8 +40,8 @@ std::string at(const std::string& prefix, int index) { return prefix + std::to_s
 
 // ---- alexnet and vgg ----------------------------------------------------------------------
 
-Graph alexnet() {
-  Graph g = image_model("alexnet");
+Graph alexnet(const Dims& input) {
+  Graph g = image_model("alexnet", input);
   g.add(std::make_unique<Conv2d>("features.0", conv(3, 64, 11, 4, 2, true)));
   g.add(std::make_unique<Relu>("features.1"));
   g.add(std::make_unique<Pool2d>("features.2", PoolKind::kMax, 3, 2));
@@ -69,8 +69,8 @@ Graph alexnet() {
 
 // torchvision's make_layers: 3x3 convolutions (numbers; with BatchNorm when `bn`) and 2x2
 // max-pools (0), indexed as one nn.Sequential.
-Graph vgg(const std::string& name, const std::vector<int64_t>& cfg, bool bn) {
-  Graph g = image_model(name);
+Graph vgg(const std::string& name, const std::vector<int64_t>& cfg, bool bn, const Dims& input) {
+  Graph g = image_model(name, input);
   int i = 0;
   int64_t in = 3;
   for (const int64_t v : cfg) {
@@ -140,8 +140,9 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
   return g.add(std::make_unique<Relu>(p + (bottleneck ? "relu3" : "relu2")), {y});
 }
 
-Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck) {
-  Graph g = image_model(name);
+Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck,
+             const Dims& input) {
+  Graph g = image_model(name, input);
   int x = conv_bn(g, 0, "conv1", "bn1", conv(3, 64, 7, 2, 3, false));
   x = g.add(std::make_unique<Relu>("relu"), {x});
   x = g.add(std::make_unique<Pool2d>("maxpool", PoolKind::kMax, 3, 2, 1), {x});
@@ -171,8 +172,8 @@ int conv_bn_relu6(Graph& g, int x, const std::string& p, int64_t in, int64_t out
   return g.add(std::make_unique<Relu6>(p + "2"), {x});
 }
 
-Graph mobilenet_v2() {
-  Graph g = image_model("mobilenet_v2");
+Graph mobilenet_v2(const Dims& input) {
+  Graph g = image_model("mobilenet_v2", input);
   struct Stage {
     int64_t expand, channels;
     int repeats;
@@ -216,17 +217,19 @@ std::vector<std::string> torchvision_model_names() {
           "vgg19_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2"};
 }
 
-std::optional<Graph> make_torchvision_model(const std::string& name) {
-  if (name == "alexnet") return alexnet();
-  if (name == "vgg11") return vgg(name, vgg_a(), false);
-  if (name == "vgg19") return vgg(name, vgg_e(), false);
-  if (name == "vgg11_bn") return vgg(name, vgg_a(), true);
-  if (name == "vgg16_bn") return vgg(name, vgg_d(), true);
-  if (name == "vgg19_bn") return vgg(name, vgg_e(), true);
-  if (name == "resnet18") return resnet(name, {2, 2, 2, 2}, false);
-  if (name == "resnet34") return resnet(name, {3, 4, 6, 3}, false);
-  if (name == "resnet50") return resnet(name, {3, 4, 6, 3}, true);
-  if (name == "mobilenet_v2") return mobilenet_v2();
+std::optional<Graph> make_torchvision_model(const std::string& name,
+                                            const std::optional<Dims>& input_dims) {
+  const Dims input = input_dims.value_or(Dims{3, kImageSize, kImageSize});
+  if (name == "alexnet") return alexnet(input);
+  if (name == "vgg11") return vgg(name, vgg_a(), false, input);
+  if (name == "vgg19") return vgg(name, vgg_e(), false, input);
+  if (name == "vgg11_bn") return vgg(name, vgg_a(), true, input);
+  if (name == "vgg16_bn") return vgg(name, vgg_d(), true, input);
+  if (name == "vgg19_bn") return vgg(name, vgg_e(), true, input);
+  if (name == "resnet18") return resnet(name, {2, 2, 2, 2}, false, input);
+  if (name == "resnet34") return resnet(name, {3, 4, 6, 3}, false, input);
+  if (name == "resnet50") return resnet(name, {3, 4, 6, 3}, true, input);
+  if (name == "mobilenet_v2") return mobilenet_v2(input);
   return std::nullopt;
 }
 

@@ -17,8 +17,10 @@
 
 namespace cnnmem {
 
-// The model called `name`, or nullopt when it is not one of torchvision_model_names().
-std::optional<Graph> make_torchvision_model(const std::string& name);
+// The model called `name`, or nullopt when it is not one of torchvision_model_names(). `input`
+// replaces the 3x224x224 input (the layers' shape checks say when the model cannot take it).
+std::optional<Graph> make_torchvision_model(const std::string& name,
+                                            const std::optional<Dims>& input = std::nullopt);
 std::vector<std::string> torchvision_model_names();
 
 }  // namespace cnnmem

@@ -1,8 +1,10 @@
 #include "models/zoo.h"
 
 #include <memory>
+#include <optional>
 
 #include "framework/error.h"
+#include "layers/adaptive_avg_pool2d.h"
 #include "layers/conv2d.h"
 #include "layers/flatten.h"
 #include "layers/linear.h"
@@ -22,8 +24,8 @@ Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t padding) {
   return o;
 }
 
-Graph lenet5() {
-  Graph g("lenet5", {1, 28, 28}, 10);
+Graph lenet5(const std::optional<Dims>& input) {
+  Graph g("lenet5", input.value_or(Dims{1, 28, 28}), 10);
   g.add(std::make_unique<Conv2d>("conv1", conv(1, 6, 5, 2)));
   g.add(std::make_unique<Relu>("relu1"));
   g.add(std::make_unique<Pool2d>("pool1", PoolKind::kMax, 2));
@@ -54,8 +56,8 @@ void vgg_features(Graph& g, int64_t in, const std::vector<int64_t>& cfg) {
   }
 }
 
-Graph vgg_mini() {
-  Graph g("vgg-mini", {1, 28, 28}, 10);
+Graph vgg_mini(const std::optional<Dims>& input) {
+  Graph g("vgg-mini", input.value_or(Dims{1, 28, 28}), 10);
   vgg_features(g, 1, {32, 32, 0, 64, 64, 0});
   g.add(std::make_unique<Flatten>("flatten"));
   g.add(std::make_unique<Linear>("classifier.0", 64 * 7 * 7, 256));
@@ -64,8 +66,8 @@ Graph vgg_mini() {
   return g;
 }
 
-Graph vgg16() {
-  Graph g("vgg16", {3, 224, 224}, 1000);
+Graph vgg16(const std::optional<Dims>& input) {
+  Graph g("vgg16", input.value_or(Dims{3, 224, 224}), 1000);
   vgg_features(g, 3,
                {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0});
   g.add(std::make_unique<Flatten>("flatten"));
@@ -80,16 +82,16 @@ Graph vgg16() {
 // deep-chain-N: N conv 3x3 + ReLU layers at a constant 32 channels on 32x32 maps (the first
 // one from the 3 input channels), a global average pool and a linear classifier. A long chain
 // of equal layers, for checkpointing experiments.
-Graph deep_chain(int64_t depth) {
+Graph deep_chain(int64_t depth, const std::optional<Dims>& input) {
   constexpr int64_t kWidth = 32, kSize = 32;
-  Graph g("deep-chain-" + std::to_string(depth), {3, kSize, kSize}, 10);
+  Graph g("deep-chain-" + std::to_string(depth), input.value_or(Dims{3, kSize, kSize}), 10);
   int64_t in = 3;
   for (int64_t i = 0; i < depth; ++i) {
     g.add(std::make_unique<Conv2d>("features." + std::to_string(2 * i), conv(in, kWidth, 3, 1)));
     g.add(std::make_unique<Relu>("features." + std::to_string(2 * i + 1)));
     in = kWidth;
   }
-  g.add(std::make_unique<Pool2d>("avgpool", PoolKind::kAvg, kSize));
+  g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 1, 1));
   g.add(std::make_unique<Flatten>("flatten"));
   g.add(std::make_unique<Linear>("fc", kWidth, 10));
   return g;
@@ -127,13 +129,49 @@ std::string model_help() {
   return s + "deep-chain-N";
 }
 
-Graph make_model(const std::string& name) {
-  if (name == "lenet5") return lenet5();
-  if (name == "vgg-mini") return vgg_mini();
-  if (name == "vgg16") return vgg16();
-  if (std::optional<Graph> g = make_torchvision_model(name)) return std::move(*g);
-  if (const int64_t depth = deep_chain_depth(name); depth > 0) return deep_chain(depth);
+namespace {
+
+Graph build(const std::string& name, const std::optional<Dims>& input) {
+  if (name == "lenet5") return lenet5(input);
+  if (name == "vgg-mini") return vgg_mini(input);
+  if (name == "vgg16") return vgg16(input);
+  if (std::optional<Graph> g = make_torchvision_model(name, input)) return std::move(*g);
+  if (const int64_t depth = deep_chain_depth(name); depth > 0) return deep_chain(depth, input);
   throw Error("unknown model \"" + name + "\": use one of " + model_help());
+}
+
+}  // namespace
+
+Graph make_model(const std::string& name, const std::optional<Dims>& input) {
+  if (!input) return build(name, input);
+  const Graph standard = build(name, std::nullopt);  // unknown names fail here, as without
+  try {
+    return build(name, input);
+  } catch (const Error& e) {
+    throw Error("--input " + dims_str(*input) + ": model " + name + " cannot take it (" + e.what() +
+                "); its standard input is " + dims_str(standard.input_dims()));
+  }
+}
+
+Dims parse_input_dims(const std::string& text) {
+  Dims dims;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t x = std::min(text.find('x', start), text.size());
+    const std::string part = text.substr(start, x - start);
+    if (part.empty() || part.size() > 6 ||
+        part.find_first_not_of("0123456789") != std::string::npos || std::stoll(part) <= 0) {
+      dims.clear();
+      break;
+    }
+    dims.push_back(std::stoll(part));
+    start = x + 1;
+  }
+  if (dims.size() != 3) {
+    throw Error("--input \"" + text +
+                "\": write channels x height x width as positive numbers, e.g. 3x224x224");
+  }
+  return dims;
 }
 
 }  // namespace cnnmem

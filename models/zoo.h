@@ -7,10 +7,11 @@
 //             classifier.0/3/6); dropout acts as identity, the 7x7 adaptive average pool is the
 //             identity at 224x224 input
 //   deep-chain-N  3x32x32, 10 classes: features.{0,2,...} N conv 3x3 pad 1 at 32 channels, each
-//             with relu (features.{1,3,...}), avgpool (global), flatten, fc 32->10
+//             with relu (features.{1,3,...}), avgpool (adaptive, to 1x1), flatten, fc 32->10
 // Not here: the layers themselves (layers/).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,12 @@
 
 namespace cnnmem {
 
-// Throws Error naming the known models when `name` is not one of them.
-Graph make_model(const std::string& name);
+// Throws Error naming the known models when `name` is not one of them. `input` (C, H, W)
+// replaces the model's standard input where its layers allow it (convolutions and adaptive
+// pooling do; a linear layer after a plain flatten fixes the size); otherwise Error says why.
+Graph make_model(const std::string& name, const std::optional<Dims>& input = std::nullopt);
+// "3x224x224" -> {3, 224, 224}; Error for anything else.
+Dims parse_input_dims(const std::string& text);
 // The models with fixed names (deep-chain-N takes any depth and is not listed).
 std::vector<std::string> model_names();
 // "lenet5 | vgg-mini | vgg16 | deep-chain-N", for --help.

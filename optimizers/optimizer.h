@@ -72,6 +72,8 @@ class Optimizer {
 
   void begin_step() { ++step_; }
   int64_t step() const { return step_; }
+  // Restores the step counter of a saved training state (bias correction, first-step rules).
+  void set_step(int64_t step) { step_ = step; }
 
  protected:
   // The buffers an update op uses: `buffers` and the gradient scale, when there is one.

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 
 # clang and its libFuzzer/sanitizer runtimes (Debian 12: clang 14), installed when missing (root).
-packages=(clang libclang-rt-14-dev cmake make zlib1g-dev nlohmann-json3-dev)
+packages=(clang libclang-rt-14-dev cmake make zlib1g-dev nlohmann-json3-dev libonnx-dev
+          libprotobuf-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

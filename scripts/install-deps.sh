@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(cmake g++ make libdnnl-dev libtbb-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libgmock-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist
-          chromium fonts-dejavu-core)  # headless Chromium and a font: the HTML report's tests
+          chromium fonts-dejavu-core  # headless Chromium and a font: the HTML report's tests
+          libonnx-dev libprotobuf-dev libonnx-testdata)  # ONNX import and its conformance tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,7 @@ const std::vector<CommandBase>& model_commands() {
       {"cost", {"cost", "--mode", "train"}},
       {"compare_optimizers", {"compare-optimizers"}},
       {"compare_reuse", {"compare-reuse"}},
+      {"sweep_checkpoint", {"sweep-checkpoint", "--no-measure"}},
   };
   return commands;
 }
@@ -55,6 +56,16 @@ TEST(BadInputCli, EveryModelCommandRejectsZeroAndNegativeBatch) {
     SCOPED_TRACE(c.name);
     for (const std::string batch : {"0", "-1", "-9223372036854775808", "1.5", "two"}) {
       expect_user_error(with(c.args, {"--model", "lenet5", "--batch", batch}), {"--batch", batch});
+    }
+  }
+}
+
+TEST(BadInputCli, EveryModelCommandRejectsABatchWhoseSizesOverflow) {
+  for (const CommandBase& c : model_commands()) {
+    SCOPED_TRACE(c.name);
+    for (const std::string batch : {"9223372036854775807", "100000000000"}) {
+      expect_user_error(with(c.args, {"--model", "vgg16", "--batch", batch}),
+                        {"--batch", batch, "use a batch below"});
     }
   }
 }

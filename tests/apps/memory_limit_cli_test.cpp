@@ -12,23 +12,23 @@ namespace {
 
 TEST(MemoryLimitCli, RefusesWithThePredictionAndASuggestionThatFits) {
   expect_user_error(
-      {"cost", "--model", "deep-chain-8", "--batch", "16", "--memory-limit", "20M"},
-      {"--memory-limit 20M", "needs", "activation", "--checkpoint budget:", "--batch"});
+      {"cost", "--model", "deep-chain-8", "--batch", "16", "--memory-limit", "15M"},
+      {"--memory-limit 15M", "needs", "activation", "--checkpoint budget:", "--batch"});
   // Each suggestion, taken, fits.
   const ProcessResult r =
-      run_cnnmem({"cost", "--model", "deep-chain-8", "--batch", "16", "--memory-limit", "20M"});
+      run_cnnmem({"cost", "--model", "deep-chain-8", "--batch", "16", "--memory-limit", "15M"});
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex("--checkpoint (budget:[0-9]+)"))) << r.err;
   const json ck = run_json({"cost", "--model", "deep-chain-8", "--batch", "16", "--checkpoint",
-                            m[1].str(), "--memory-limit", "20M", "--json"});
-  EXPECT_LE(ck["predicted"]["arena_bytes"].get<int64_t>(), 20000000);
+                            m[1].str(), "--memory-limit", "15M", "--json"});
+  EXPECT_LE(ck["predicted"]["arena_bytes"].get<int64_t>(), 15000000);
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex("--batch ([0-9]+) fits"))) << r.err;
   const json b = run_json({"cost", "--model", "deep-chain-8", "--batch", m[1].str(),
-                           "--memory-limit", "20M", "--json"});
-  EXPECT_LE(b["predicted"]["arena_bytes"].get<int64_t>(), 20000000);
+                           "--memory-limit", "15M", "--json"});
+  EXPECT_LE(b["predicted"]["arena_bytes"].get<int64_t>(), 15000000);
   ProcessResult bigger =
       run_cnnmem({"cost", "--model", "deep-chain-8", "--batch",
-                  std::to_string(std::stoi(m[1].str()) + 1), "--memory-limit", "20M", "--json"});
+                  std::to_string(std::stoi(m[1].str()) + 1), "--memory-limit", "15M", "--json"});
   EXPECT_EQ(bigger.exit_code, 1);
 }
 
