@@ -10,6 +10,7 @@
 #include "framework/batch_pipeline.h"
 #include "framework/error.h"
 #include "framework/trainer.h"
+#include "models/onnx_import.h"
 #include "models/zoo.h"
 
 namespace cnnmem {
@@ -50,7 +51,10 @@ CLI::Validator non_negative_real() {
 }
 
 void add_common(CLI::App* app, CommonFlags& f) {
-  app->add_option("--model", f.model, model_help())->required();
+  app->add_option("--model", f.model, model_help());
+  app->add_option("--onnx", f.onnx,
+                  "the model, with its weights, from an ONNX file (instead of --model)")
+      ->check(CLI::ExistingFile);
   app->add_option("--batch", f.batch, "images per step")->check(whole_number(1));
   app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw | rmsprop | adagrad")
       ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop", "adagrad"}));
@@ -128,9 +132,33 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
   return h;
 }
 
-Graph model_from(const CommonFlags& f) {
+Graph model_from(CommonFlags& f) {
+  if (f.model.empty() == f.onnx.empty()) {
+    throw Error("give the model with --model NAME (" + model_help() + ") or --onnx FILE, not " +
+                (f.model.empty() ? "neither" : "both"));
+  }
+  if (!f.onnx.empty()) {
+    if (!f.input.empty()) {
+      throw Error("--input applies to --model; an ONNX file fixes its own input size");
+    }
+    ImportedModel m = import_onnx(f.onnx);
+    f.onnx_weights = std::move(m.weights);
+    f.model = m.graph.name();
+    return std::move(m.graph);
+  }
   return make_model(
       f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
+}
+
+void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed) {
+  if (f.onnx_weights.empty()) {
+    ex.init_weights(seed);
+    return;
+  }
+  SafetensorsFile file;
+  file.tensors = f.onnx_weights;
+  ex.load_weights(file, f.onnx);
+  ex.set_seed(seed);
 }
 
 void set_threads(int threads) { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }

@@ -29,8 +29,10 @@ struct CommonFlags {
   std::string betas = "0.9,0.999";
   std::string checkpoint = "none";
   std::string reuse = "greedy-by-size";
-  std::string input;         // --input CxHxW ("" = the model's own)
-  std::string memory_limit;  // --memory-limit as given ("" = none)
+  std::string onnx;  // --onnx FILE: the model (and its weights) from an ONNX file
+  std::vector<NamedTensor> onnx_weights;  // filled by model_from() for --onnx
+  std::string input;                      // --input CxHxW ("" = the model's own)
+  std::string memory_limit;               // --memory-limit as given ("" = none)
   int64_t memory_limit_bytes = 0;
   int threads = 0;
   bool json = false;
@@ -42,8 +44,11 @@ void add_common(CLI::App* app, CommonFlags& f);
 // Validates what CLI11 cannot (betas, policies) and sets the thread count.
 void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
-// The model of --model, at the --input size when one was given.
-Graph model_from(const CommonFlags& f);
+// The model of --model, at the --input size when one was given; or the model of --onnx, whose
+// weights go to f.onnx_weights (and f.model becomes its name, for reports).
+Graph model_from(CommonFlags& f);
+// Loads --onnx's weights when there are some, else seeds them; after ex.bind().
+void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed);
 void print_json(const nlohmann::json& j);
 // --threads: T compute threads, or every core when T is 0.
 void set_threads(int threads);

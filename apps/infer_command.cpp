@@ -14,6 +14,7 @@
 #include "apps/output_path.h"
 #include "framework/error.h"
 #include "io/safetensors.h"
+#include "models/onnx_import.h"
 #include "models/zoo.h"
 
 namespace cnnmem {
@@ -23,6 +24,7 @@ struct InferFlags {
   std::string model, weights, input_tensor, output_tensor, keep;
   std::string reuse = "greedy-by-size";
   std::string memory_limit;
+  std::string onnx;   // --onnx FILE
   std::string input;  // --input CxHxW
   int64_t batch = 1;
   int64_t repeat = 10;
@@ -61,19 +63,37 @@ void fill_input(Executor& ex, const Graph& graph, const InferFlags& f) {
                 "with shape " + dims_str(want));
   }
   if (t->shape != want) {
-    throw Error(f.input_tensor + ": tensor \"input\" has shape " + dims_str(t->shape) +
-                ", --model " + f.model + " at --batch " + std::to_string(f.batch) + " needs " +
+    throw Error(f.input_tensor + ": tensor \"input\" has shape " + dims_str(t->shape) + ", model " +
+                graph.name() + " at --batch " + std::to_string(f.batch) + " needs " +
                 dims_str(want));
   }
   std::copy(t->data.begin(), t->data.end(), dst);
+}
+
+// --model or --onnx (whose weights go to `weights`).
+Graph infer_model(const InferFlags& f, std::vector<NamedTensor>& weights) {
+  if (f.model.empty() == f.onnx.empty()) {
+    throw Error("give the model with --model NAME (" + model_help() + ") or --onnx FILE, not " +
+                (f.model.empty() ? "neither" : "both"));
+  }
+  if (f.onnx.empty()) {
+    return make_model(
+        f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
+  }
+  if (!f.input.empty()) {
+    throw Error("--input applies to --model; an ONNX file fixes its own input size");
+  }
+  ImportedModel m = import_onnx(f.onnx);
+  weights = std::move(m.weights);
+  return std::move(m.graph);
 }
 
 int run_infer(const InferFlags& f) {
   set_threads(f.threads);
   if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
   check_output_flags(f.out, /*measured=*/true);
-  const Graph graph = make_model(
-      f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
+  std::vector<NamedTensor> onnx_weights;
+  const Graph graph = infer_model(f, onnx_weights);
   ExecutorOptions eo;
   eo.training = false;
   eo.batch = f.batch;
@@ -101,7 +121,11 @@ int run_infer(const InferFlags& f) {
   OutsideArena outside;
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
-  if (f.weights.empty()) {
+  if (f.weights.empty() && !onnx_weights.empty()) {
+    SafetensorsFile file;
+    file.tensors = std::move(onnx_weights);
+    ex.load_weights(file, f.onnx);
+  } else if (f.weights.empty()) {
     ex.init_weights(static_cast<uint64_t>(f.seed));
   } else {
     ex.load_weights(read_safetensors(f.weights), f.weights);
@@ -122,11 +146,11 @@ int run_infer(const InferFlags& f) {
   const double ms_per_image =
       f.repeat > 0 ? 1e3 * seconds / static_cast<double>(f.repeat * f.batch) : 0;
   if (!f.output_tensor.empty()) {
-    write_safetensors(f.output_tensor, out, {{"model", f.model}, {"reuse", f.reuse}});
+    write_safetensors(f.output_tensor, out, {{"model", graph.name()}, {"reuse", f.reuse}});
   }
 
   ReportHeader h;
-  h.model = f.model;
+  h.model = graph.name();
   h.mode = "infer";
   h.optimizer = "none";
   h.reuse = f.reuse;
@@ -155,7 +179,9 @@ int run_infer(const InferFlags& f) {
 Command add_infer_command(CLI::App& app) {
   auto f = std::make_shared<InferFlags>();
   CLI::App* c = app.add_subcommand("infer", "run inference passes and report their memory");
-  c->add_option("--model", f->model, model_help())->required();
+  c->add_option("--model", f->model, model_help());
+  c->add_option("--onnx", f->onnx, "the model, with its weights, from an ONNX file")
+      ->check(CLI::ExistingFile);
   c->add_option("--weights", f->weights, "safetensors file with PyTorch names (default: random)")
       ->check(CLI::ExistingFile);
   c->add_option("--batch", f->batch, "images per pass")->check(whole_number(1));

@@ -130,7 +130,7 @@ int run_train(TrainFlags& flags) {
     ex.load_weights(read_safetensors(init_weights), init_weights);
     ex.set_seed(t.seed);
   } else {
-    ex.init_weights(t.seed);
+    init_or_load_weights(ex, f, t.seed);
   }
   const int64_t heap_setup = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
   if (!f.json && !flags.quiet) {

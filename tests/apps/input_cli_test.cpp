@@ -35,3 +35,24 @@ TEST(InputCli, ModelsThatFixTheirSizeAndMalformedSizesAreOneLineErrors) {
 
 }  // namespace
 }  // namespace cnnmem::test
+
+namespace cnnmem::test {
+namespace {
+
+TEST(CostRowsCli, ABatchListGivesARowPerBatchEqualToItsOwnPrediction) {
+  const json rows = run_json(
+      {"cost", "--model", "resnet18", "--batch", "1,2,8", "--optimizer", "adam", "--json"});
+  ASSERT_EQ(rows["rows"].size(), 3u);
+  const json two =
+      run_json({"cost", "--model", "resnet18", "--batch", "2", "--optimizer", "adam", "--json"});
+  EXPECT_EQ(rows["rows"][1]["batch"], 2);
+  EXPECT_EQ(rows["rows"][1]["predicted"], two["predicted"]);
+  EXPECT_LT(rows["rows"][0]["predicted"]["peak_bytes"].get<int64_t>(),
+            rows["rows"][2]["predicted"]["peak_bytes"].get<int64_t>());
+  expect_user_error({"cost", "--model", "lenet5", "--batch", "1,,2"}, {"--batch", "1,,2"});
+  expect_user_error({"cost", "--model", "lenet5", "--batch", "1,2", "--measure"},
+                    {"--batch 1,2", "predicted only"});
+}
+
+}  // namespace
+}  // namespace cnnmem::test
