@@ -40,7 +40,7 @@ std::vector<int64_t> parse_batches(const std::string& text) {
     }
     if (value <= 0) {
       throw Error("--batch \"" + text +
-                  "\": give a positive whole number of images, or a list "
+                  "\": give a whole number of images >= 1, or a list "
                   "like 1,8,32,256");
     }
     out.push_back(value);
@@ -173,7 +173,8 @@ Command add_cost_command(CLI::App& app) {
   cost->remove_option(cost->get_option("--batch"));
   cost->add_option("--batch", flags->batches,
                    "images per step, or a list such as 1,8,32,256 (a row per batch size, "
-                   "predicted only; default 64)");
+                   "predicted only; default 64)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // like every other flag
   cost->add_option("--mode", flags->mode, "train | infer")
       ->check(CLI::IsMember({"train", "infer"}));
   cost->add_option("--reuse", flags->common.reuse, "buffer planner: " + strategy_names());
