@@ -12,6 +12,7 @@
 #include "apps/memory_limit.h"
 #include "apps/output_flags.h"
 #include "apps/output_path.h"
+#include "apps/step_flags.h"
 #include "framework/error.h"
 #include "io/safetensors.h"
 #include "models/onnx_import.h"
@@ -31,6 +32,7 @@ struct InferFlags {
   int64_t seed = 1;
   int threads = 0;
   bool no_inplace = false, poison = false, json = false;
+  bool arena_guard = kArenaGuardDefault;
   OutputFlags out;
 };
 
@@ -105,6 +107,7 @@ int run_infer(const InferFlags& f) {
   eo.in_place = !f.no_inplace;
   eo.keep = split_names(f.keep);
   eo.poison = f.poison;
+  eo.guard = f.arena_guard;
   std::unique_ptr<Executor> plan;
   try {
     plan = std::make_unique<Executor>(graph, eo, nullptr);
@@ -189,6 +192,7 @@ Command add_infer_command(CLI::App& app) {
   c->add_flag("--no-inplace", f->no_inplace, "give every layer its own output buffer");
   c->add_option("--keep", f->keep, "layer outputs to keep readable after the pass: NAME[,NAME]");
   c->add_flag("--poison", f->poison, "fill released buffers with NaN (catches reads after reuse)");
+  add_arena_guard_flag(c, f->arena_guard);
   c->add_option("--input-tensor", f->input_tensor, "safetensors with a tensor \"input\" (NCHW)")
       ->check(CLI::ExistingFile);
   c->add_option("--output-tensor", f->output_tensor,

@@ -1,5 +1,5 @@
 // Flags that shape the training step itself, shared by `train` and `cost`:
-// --fuse-update and --clip-grad-norm.
+// --fuse-update, --clip-grad-norm and --arena-guard.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,7 +12,14 @@ namespace cnnmem {
 struct StepFlags {
   bool fuse_update = false;
   double clip_grad_norm = 0;
+  bool arena_guard = kArenaGuardDefault;
 };
+
+inline void add_arena_guard_flag(CLI::App* app, bool& on) {
+  app->add_flag("--arena-guard", on,
+                "canaries after every buffer, checked after every op: a write past a buffer's "
+                "end stops the run naming the op (slower; on by default in debug builds)");
+}
 
 inline void add_step_flags(CLI::App* app, StepFlags& f) {
   app->add_flag("--fuse-update", f.fuse_update,
@@ -21,11 +28,13 @@ inline void add_step_flags(CLI::App* app, StepFlags& f) {
   app->add_option("--clip-grad-norm", f.clip_grad_norm,
                   "scale gradients to a global L2 norm of at most X (0 = off)")
       ->check(non_negative_real());
+  add_arena_guard_flag(app, f.arena_guard);
 }
 
 inline void apply_step_flags(const StepFlags& f, ExecutorOptions& eo) {
   eo.fuse_update = f.fuse_update;
   eo.clip_grad_norm = f.clip_grad_norm;
+  eo.guard = f.arena_guard;
 }
 
 }  // namespace cnnmem

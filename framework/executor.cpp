@@ -467,7 +467,14 @@ std::vector<std::string> Executor::implementations() const {
 
 void Executor::bind() {
   CNNMEM_CHECK(!bound());
-  arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size());
+  if (options_.guard) {
+    std::vector<int64_t> ends(schedule_.buffers.size());
+    for (size_t i = 0; i < ends.size(); ++i)
+      ends[i] = offsets_[i] + schedule_.buffers[i].bytes_aligned;
+    arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size(), ends);
+  } else {
+    arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size());
+  }
   arena_->set_poison(options_.poison);
   table_.resize(schedule_.buffers.size());
   for (size_t i = 0; i < schedule_.buffers.size(); ++i) {
@@ -533,6 +540,10 @@ void Executor::run_step() {
                        since(Clock::now()));
     } else {
       run_op(i);
+    }
+    if (arena_->guarded()) {
+      stream_.wait();
+      arena_->check_guards(schedule_.ops[i]);
     }
     // What the last op hands back (the output, kept tensors) stays readable after the step.
     const bool last = i + 1 == schedule_.ops.size();

@@ -31,6 +31,12 @@
 
 namespace cnnmem {
 
+#ifdef CNNMEM_ARENA_GUARD
+inline constexpr bool kArenaGuardDefault = true;
+#else
+inline constexpr bool kArenaGuardDefault = false;
+#endif
+
 class Optimizer;
 class SoftmaxCrossEntropy;
 
@@ -50,6 +56,9 @@ struct ExecutorOptions {
   std::vector<std::string> keep;
   // Fill released buffers with NaN, so a read after reuse shows in the output.
   bool poison = false;
+  // Arena guard mode (framework/arena.h): canaries after every buffer, checked after every op;
+  // on by default in builds configured with CNNMEM_ARENA_GUARD (Debug and the sanitizer build).
+  bool guard = kArenaGuardDefault;
   // Training: which layer inputs to keep and which to recompute (framework/checkpoint.h).
   CheckpointPolicy checkpoint;
 };

@@ -73,6 +73,7 @@ double evaluate_in_eval_mode(const Executor& trained, const Samples& samples) {
   ExecutorOptions eo;
   eo.training = false;
   eo.batch = trained.options().batch;
+  eo.guard = trained.options().guard;
   Executor eval(trained.graph(), eo, nullptr);
   eval.bind();
   SafetensorsFile weights;

@@ -513,6 +513,20 @@ TEST(CliTrain, SyntheticThreeStepsJson) {
             j["measured"].value("peak_bytes", int64_t{-2}));
 }
 
+// --arena-guard (framework/arena.h) changes neither the losses nor the bytes.
+TEST(CliTrain, ArenaGuardGivesTheSameLossesAndBytes) {
+  const std::vector<std::string> args = {"train",     "--model",     "vgg-mini", "--data",
+                                         "synthetic", "--max-steps", "2",        "--batch",
+                                         "4",         "--json",      "--no-eval"};
+  std::vector<std::string> guarded = args;
+  guarded.push_back("--arena-guard");
+  const json plain = run_json(args), with = run_json(guarded);
+  EXPECT_EQ(losses_of(plain), losses_of(with));
+  EXPECT_EQ(plain["measured"], with["measured"]);
+  EXPECT_EQ(with["predicted"].value("peak_bytes", int64_t{-1}),
+            with["measured"].value("peak_bytes", int64_t{-2}));
+}
+
 using CliTrainFiles = CliFiles;
 
 TEST_F(CliTrainFiles, SaveThenInitWeightsRoundTrips) {

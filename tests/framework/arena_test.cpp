@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "framework/error.h"
 
@@ -72,6 +75,60 @@ TEST(Arena, PoisonFillsReleasedBytesWithNaN) {
   arena.release(0, a);
   EXPECT_TRUE(std::isnan(p[3]));
   EXPECT_FALSE(arena.is_live(0));
+}
+
+// Guard mode: buffers that touch in the plan are placed kGuardBytes apart, a write within a
+// buffer passes the check, and a write one byte past its request (into its alignment padding) or
+// past its aligned end names the op and the buffer; the accounting is the plan's.
+TEST(ArenaGuard, SpreadsBuffersAndNamesTheOpThatOverran) {
+  const Buffer a = buf("a", Tag::kActivation, 100);  // aligned 128
+  const Buffer b = buf("b", Tag::kWeight, 128);
+  const std::vector<int64_t> ends = {128, 256};
+  Arena arena(256, 2, ends);
+  EXPECT_TRUE(arena.guarded());
+  EXPECT_EQ(arena.reserved_bytes(), 256);
+  std::byte* pa = arena.acquire(0, 0, a);
+  std::byte* pb = arena.acquire(1, 128, b);
+  EXPECT_GE(pb - pa, 128 + Arena::kGuardBytes);
+  EXPECT_EQ(arena.address(128), pb);
+  std::fill(pa, pa + 100, std::byte{0xFF});
+  std::fill(pb, pb + 128, std::byte{0x00});
+  arena.observe(0, op("fine.forward", Phase::kForward));
+  EXPECT_NO_THROW(arena.check_guards(op("fine.forward", Phase::kForward)));
+  EXPECT_EQ(arena.stats().peak_bytes, 256);
+  EXPECT_EQ(arena.stats().arena_bytes, 256);
+
+  pa[100] = std::byte{0};
+  try {
+    arena.check_guards(op("conv1.forward", Phase::kForward));
+    FAIL() << "the overrun was not seen";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("op conv1.forward wrote past the end of buffer a"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("byte 100 changed"), std::string::npos) << what;
+  }
+}
+
+TEST(ArenaGuard, SeesAWritePastAnAlignedBuffer) {
+  const Buffer a = buf("a", Tag::kActivationGrad, 128);
+  const std::vector<int64_t> ends = {128, 256};
+  Arena arena(256, 2, ends);
+  std::byte* pa = arena.acquire(0, 0, a);
+  arena.acquire(1, 128, buf("b", Tag::kActivation, 128));
+  pa[128 + Arena::kGuardBytes - 1] = ~pa[128 + Arena::kGuardBytes - 1];
+  EXPECT_THROW(arena.check_guards(op("fc.backward", Phase::kBackward)), Error);
+}
+
+// A released buffer's canary is no longer checked: its bytes belong to whatever comes next.
+TEST(ArenaGuard, ChecksOnlyLiveBuffers) {
+  const Buffer a = buf("a", Tag::kActivation, 64);
+  const std::vector<int64_t> ends = {64};
+  Arena arena(64, 1, ends);
+  std::byte* pa = arena.acquire(0, 0, a);
+  arena.release(0, a);
+  pa[64] = std::byte{0};
+  EXPECT_NO_THROW(arena.check_guards(op("x.forward", Phase::kForward)));
 }
 
 }  // namespace

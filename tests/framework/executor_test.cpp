@@ -47,12 +47,14 @@ struct Run {
 };
 
 std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, OptimizerConfig cfg,
-                             uint64_t seed = 1, bool fuse = false, double clip = 0) {
+                             uint64_t seed = 1, bool fuse = false, double clip = 0,
+                             bool guard = kArenaGuardDefault) {
   auto r = std::make_unique<Run>();
   if (training) r->opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
+  o.guard = guard;
   o.fuse_update = fuse;
   o.clip_grad_norm = clip;
   r->ex = std::make_unique<Executor>(g, o, r->opt.get());
@@ -139,6 +141,61 @@ TEST(PredictedEqualsMeasuredVgg16, InferBatch1) {
   auto r = prepare(g, false, 1, {});
   r->ex->run_step();
   expect_same(r->ex->predicted(), r->ex->measured());
+}
+
+// Arena guard mode moves buffers apart and checks canaries after every op: the same losses and
+// weights to the bit, and the same predicted == measured bytes, as without it.
+TEST(ArenaGuardMode, ChangesNeitherResultsNorBytes) {
+  for (const char* model : {"lenet5", "vgg-mini"}) {
+    SCOPED_TRACE(model);
+    const Graph g = make_model(model);
+    auto plain = prepare(g, true, 3, config("adam"), 1, false, 0, /*guard=*/false);
+    auto guarded = prepare(g, true, 3, config("adam"), 1, false, 0, /*guard=*/true);
+    for (int step = 0; step < 2; ++step) {
+      plain->ex->run_step();
+      guarded->ex->run_step();
+      EXPECT_EQ(plain->ex->loss(), guarded->ex->loss());
+    }
+    expect_same(guarded->ex->predicted(), guarded->ex->measured());
+    expect_same(plain->ex->measured(), guarded->ex->measured());
+    const std::vector<NamedTensor> a = plain->ex->weights(), b = guarded->ex->weights();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].data, b[i].data) << a[i].name;
+  }
+}
+
+// Writes one label past the end of the staging labels while a chosen op runs (the observer runs
+// inside the op's slot, before the check): the step stops with an error naming that op.
+class OverrunDuring : public OpObserver {
+ public:
+  OverrunDuring(std::string op, int32_t* labels, int64_t batch)
+      : op_(std::move(op)), labels_(labels), batch_(batch) {}
+  void on_op(int, const Op& op, const TagBytes&, double, double) override {
+    if (op.name == op_) labels_[batch_] = 7;
+  }
+  void on_step_end(const MemoryStats&) override {}
+
+ private:
+  std::string op_;
+  int32_t* labels_;
+  int64_t batch_;
+};
+
+TEST(ArenaGuardMode, NamesTheOpDuringWhichABufferWasOverrun) {
+  const Graph g = make_model("lenet5");
+  auto r = prepare(g, true, 3, config("sgd"), 1, false, 0, /*guard=*/true);
+  const std::string victim = r->ex->schedule().ops[4].name;
+  OverrunDuring observer(victim, r->ex->staging_labels(), 3);
+  r->ex->set_observer(&observer);
+  try {
+    r->ex->run_step();
+    FAIL() << "the overrun was not seen";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("op " + victim + " wrote past the end of buffer input.next_labels"),
+              std::string::npos)
+        << what;
+  }
 }
 
 TEST(Executor, EveryPrimitiveIsJit) {
