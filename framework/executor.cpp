@@ -604,9 +604,17 @@ NamedTensor Executor::read_tensor(const std::string& name) const {
   return t;
 }
 
-void Executor::write_param(const ParamBinding& p, const float* plain) {
-  memory src(plain_desc(p.md.dims()), engine_, const_cast<float*>(plain));
-  memory dst(p.md, engine_, table_.bytes(p.weight));
+void Executor::write_param(const ParamBinding& p, const float* plain, int64_t first,
+                           int64_t count) {
+  memory::desc dst_md = p.md;
+  if (first != 0 || count != p.md.dims()[0]) {
+    memory::dims dims = p.md.dims(), offsets(dims.size(), 0);
+    dims[0] = count;
+    offsets[0] = first;
+    dst_md = p.md.submemory_desc(dims, offsets);
+  }
+  memory src(plain_desc(dst_md.dims()), engine_, const_cast<float*>(plain));
+  memory dst(dst_md, engine_, table_.bytes(p.weight));
   dnnl::reorder(src, dst).execute(stream_, src, dst);
   stream_.wait();
 }
@@ -627,29 +635,53 @@ void Executor::init_weights(uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (const ParamBinding& p : params_) {
     // PyTorch's defaults for conv and linear: weights kaiming_uniform(a=sqrt(5)) and biases
-    // both reduce to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    // both reduce to U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Values are drawn in PyTorch's order.
     const double bound = 1.0 / std::sqrt(static_cast<double>(p.fan_in));
-    const auto count = static_cast<size_t>(dims_product(p.torch_shape));
-    // A weight kept in plain layout is drawn in place. Otherwise the values are drawn in plain
-    // layout and reordered: in training into the gradient buffer (same size, unused until the
-    // first step), so that initialising a large layer needs no heap copy of it (400 MB for
-    // vgg16's first linear layer); in inference into the heap.
-    const bool plain = p.md == plain_desc(p.md.dims());
-    std::vector<float> heap;
-    float* v = plain                 ? table_.f32(p.weight)
-               : p.grad != kNoBuffer ? table_.f32(p.grad)
-                                     : (heap.resize(count), heap.data());
-    for (size_t i = 0; i < count; ++i) {
-      if (p.init_constant) {
-        v[i] = *p.init_constant;  // BatchNorm: weight 1, bias 0; draws no random numbers
-        continue;
+    const auto draw = [&](float* v, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (p.init_constant) {
+          v[i] = *p.init_constant;  // BatchNorm: weight 1, bias 0; draws no random numbers
+          continue;
+        }
+        const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
+        v[i] = static_cast<float>((2.0 * u - 1.0) * bound);
       }
-      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // [0, 1)
-      v[i] = static_cast<float>((2.0 * u - 1.0) * bound);
+    };
+    const int64_t count = dims_product(p.torch_shape);
+    const int64_t rows = p.md.dims()[0];
+    // A weight kept in plain layout is drawn in place.
+    if (p.md == plain_desc(p.md.dims())) {
+      draw(table_.f32(p.weight), count);
+      continue;
     }
-    if (plain) continue;
-    write_param(p, v);
-    if (p.grad != kNoBuffer) std::memset(v, 0, p.md.get_size());
+    // Otherwise the values are drawn in plain layout and reordered. In training the gradient
+    // buffer (same size, unused until the first step) holds them, so initialising a large layer
+    // needs no heap copy of it (392 MiB for vgg16's first linear layer).
+    if (p.grad != kNoBuffer) {
+      float* v = table_.f32(p.grad);
+      draw(v, count);
+      write_param(p, v, 0, rows);
+      std::memset(v, 0, p.md.get_size());
+      continue;
+    }
+    // In inference, a few MiB of rows at a time, where the layout's blocks along the outermost
+    // dimension divide it (a sub-tensor must start and end on a block).
+    int64_t block = 1;
+    const dnnl_blocking_desc_t& blocking = p.md.data.format_desc.blocking;
+    for (int i = 0; i < blocking.inner_nblks; ++i) {
+      if (blocking.inner_idxs[i] == 0) block *= blocking.inner_blks[i];
+    }
+    const int64_t row = count / rows;
+    constexpr int64_t kChunkFloats = int64_t{1} << 20;
+    const int64_t step = rows % block == 0
+                             ? std::min(rows, std::max(block, kChunkFloats / row / block * block))
+                             : rows;
+    std::vector<float> heap(static_cast<size_t>(step * row));
+    for (int64_t first = 0; first < rows; first += step) {
+      const int64_t n = std::min(step, rows - first);
+      draw(heap.data(), n * row);
+      write_param(p, heap.data(), first, n);
+    }
   }
   // State tensors (running mean 0, running variance 1, num_batches_tracked 0).
   for (const StateBinding& s : states_) {
@@ -682,7 +714,9 @@ void Executor::load_weights(const SafetensorsFile& file, const std::string& sour
       throw Error(source + ": tensor \"" + t.name + "\" is not a parameter of this model");
     }
   }
-  for (const ParamBinding& p : params_) write_param(p, find_tensor(file, p.name)->data.data());
+  for (const ParamBinding& p : params_) {
+    write_param(p, find_tensor(file, p.name)->data.data(), 0, p.md.dims()[0]);
+  }
   for (const StateBinding& s : states_) write_state(s, find_tensor(file, s.name)->data.data());
 }
 

@@ -182,7 +182,8 @@ class Executor {
                                 const TensorRef& more);
   int unit_index(const Graph& graph, const std::string& name) const;
   void run_op(size_t i);
-  void write_param(const ParamBinding& p, const float* plain);
+  // Rows [first, first + count) of the outermost dimension, from plain (PyTorch) layout.
+  void write_param(const ParamBinding& p, const float* plain, int64_t first, int64_t count);
   void read_param(const ParamBinding& p, BufferId id, float* plain) const;
   std::vector<NamedTensor> read_params(bool grads) const;
   void write_state(const StateBinding& s, const float* plain);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -195,6 +196,36 @@ TEST(ArenaGuardMode, NamesTheOpDuringWhichABufferWasOverrun) {
     EXPECT_NE(what.find("op " + victim + " wrote past the end of buffer input.next_labels"),
               std::string::npos)
         << what;
+  }
+}
+
+// Initialisation draws the same values in PyTorch's order whichever way they reach oneDNN's
+// layout: in place (plain), through the gradient buffer (training), or a block of rows at a time
+// (inference; resnet18's blocked conv weights are written in several sub-tensors).
+TEST(Executor, InferenceAndTrainingInitialiseTheSameWeights) {
+  for (const char* model : {"vgg-mini", "resnet18", "mobilenet_v2"}) {
+    SCOPED_TRACE(model);
+    const Graph g = make_model(model);
+    ExecutorOptions train, infer;
+    train.batch = infer.batch = 1;
+    infer.training = false;
+    const std::unique_ptr<Optimizer> opt = make_optimizer(config("sgd"));
+    Executor a(g, train, opt.get()), b(g, infer, nullptr);
+    a.bind();
+    b.bind();
+    a.init_weights(5);
+    b.init_weights(5);
+    const std::vector<NamedTensor> wa = a.weights(), wb = b.weights();
+    ASSERT_EQ(wa.size(), wb.size());
+    for (size_t i = 0; i < wa.size(); ++i) {
+      EXPECT_EQ(wa[i].name, wb[i].name);
+      EXPECT_EQ(wa[i].data, wb[i].data) << wa[i].name;
+    }
+    // Training's staging copies leave the gradients at zero.
+    for (const NamedTensor& t : a.gradients()) {
+      EXPECT_EQ(std::count(t.data.begin(), t.data.end(), 0.0F), static_cast<long>(t.data.size()))
+          << t.name;
+    }
   }
 }
 
