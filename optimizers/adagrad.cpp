@@ -10,6 +10,28 @@ using optimizer_detail::number;
 using optimizer_detail::or_default;
 using optimizer_detail::require_non_negative;
 
+namespace {
+
+struct AdagradScalars {
+  float neg_clr, eps, wd, initial, scale;
+};
+
+// One tensor's update, PyTorch's single-tensor formula, compiled per (L2 term, first step): no
+// branch in the loop, and every operand a local of the parallel region (firstprivate), so that
+// GCC vectorizes it; elementwise, so bitwise the same at any width.
+template <bool kL2, bool kFirst>
+void adagrad_update(int64_t n, float* w, const float* g, float* sum, AdagradScalars k) {
+#pragma omp parallel for simd schedule(static) if (n > 16384) firstprivate(k)
+  for (int64_t i = 0; i < n; ++i) {
+    float d = g[i] * k.scale;
+    if constexpr (kL2) d += k.wd * w[i];
+    sum[i] = (kFirst ? k.initial : sum[i]) + d * d;
+    w[i] += k.neg_clr * d / (std::sqrt(sum[i]) + k.eps);
+  }
+}
+
+}  // namespace
+
 Adagrad::Adagrad(const OptimizerConfig& config) : cfg_(config) {
   optimizer_detail::require_own_options(cfg_, "adagrad",
                                         {"--lr-decay", "--initial-accumulator-value", "--eps"});
@@ -43,20 +65,18 @@ void Adagrad::plan_update(StepBuilder& b, const ParamBinding& p) {
         float* sp = t.f32(sum);
         // Scalars as PyTorch computes them: in double, then rounded to float once.
         const auto t_step = static_cast<double>(step_);
-        const auto neg_clr =
-            static_cast<float>(-(cfg_.lr / (1.0 + (t_step - 1.0) * cfg_.lr_decay)));
-        const auto eps = static_cast<float>(cfg_.eps);
-        const auto wd = static_cast<float>(cfg_.weight_decay);
-        const auto initial = static_cast<float>(cfg_.initial_accumulator_value);
-        const bool first = step_ <= 1;  // the sum starts at `initial`, whatever the buffer holds
-        const float scale = grad_scale(t);
-#pragma omp parallel for schedule(static) if (n > 16384)
-        for (int64_t i = 0; i < n; ++i) {
-          float d = gp[i] * scale;
-          if (wd != 0) d += wd * wp[i];
-          sp[i] = (first ? initial : sp[i]) + d * d;
-          wp[i] += neg_clr * d / (std::sqrt(sp[i]) + eps);
-        }
+        AdagradScalars k;
+        k.neg_clr = static_cast<float>(-(cfg_.lr / (1.0 + (t_step - 1.0) * cfg_.lr_decay)));
+        k.eps = static_cast<float>(cfg_.eps);
+        k.wd = static_cast<float>(cfg_.weight_decay);
+        k.initial = static_cast<float>(cfg_.initial_accumulator_value);
+        k.scale = grad_scale(t);
+        // On the first step the sum starts at `initial`, whatever the buffer holds.
+        optimizer_detail::with_flags(
+            [&](auto l2, auto first) {
+              adagrad_update<decltype(l2)::value, decltype(first)::value>(n, wp, gp, sp, k);
+            },
+            k.wd != 0, step_ <= 1);
       },
       update_uses({w, g, sum}), 7.0 * static_cast<double>(n));
 }

@@ -24,6 +24,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "framework/step_builder.h"
@@ -94,8 +95,25 @@ class Optimizer {
 // Throws Error naming the bad hyper-parameter or unknown optimizer.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
 
-// For the optimizers' constructors.
+// For the optimizers' constructors and update loops.
 namespace optimizer_detail {
+// Calls f(std::bool_constant<a>{}, ...) for the runtime flags given, so that an update loop is
+// compiled once per combination, without a branch per element, and vectorizes:
+//   with_flags([&](auto l2, auto momentum) { ... if constexpr (decltype(l2)::value) ... },
+//              wd != 0, m != nullptr);
+template <typename F>
+void with_flags(F&& f) {
+  f();
+}
+template <typename F, typename... Flags>
+void with_flags(F&& f, bool first, Flags... rest) {
+  if (first) {
+    with_flags([&](auto... more) { f(std::true_type{}, more...); }, rest...);
+  } else {
+    with_flags([&](auto... more) { f(std::false_type{}, more...); }, rest...);
+  }
+}
+
 // `value`, or `fallback` when it is OptimizerConfig::kUnset.
 inline double or_default(double value, double fallback) {
   return std::isnan(value) ? fallback : value;
