@@ -469,8 +469,9 @@ void Executor::bind() {
   CNNMEM_CHECK(!bound());
   if (options_.guard) {
     std::vector<int64_t> ends(schedule_.buffers.size());
-    for (size_t i = 0; i < ends.size(); ++i)
+    for (size_t i = 0; i < ends.size(); ++i) {
       ends[i] = offsets_[i] + schedule_.buffers[i].bytes_aligned;
+    }
     arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size(), ends);
   } else {
     arena_ = std::make_unique<Arena>(predicted_.arena_bytes, schedule_.buffers.size());
