@@ -367,14 +367,19 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
   return read_from(source, name);
 }
 
-void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  // 1. Validate and order by name; nothing touches the disk until the header is complete.
+std::vector<const NamedTensor*> by_name(const std::vector<NamedTensor>& tensors) {
   std::vector<const NamedTensor*> order;
   order.reserve(tensors.size());
   for (const NamedTensor& t : tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(),
             [](const NamedTensor* a, const NamedTensor* b) { return a->name < b->name; });
+  return order;
+}
+
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  // 1. Validate and order by name; nothing touches the disk until the header is complete.
+  const std::vector<const NamedTensor*> order = by_name(tensors);
   Json header = Json::object();
   uint64_t offset = 0;
   for (size_t i = 0; i < order.size(); ++i) {

@@ -30,6 +30,9 @@ struct NamedTensor {
   std::vector<float> data;     // product(shape) values, row-major
 };
 
+// The tensors ordered by name: the order safetensors files store them in (and checksums read them).
+std::vector<const NamedTensor*> by_name(const std::vector<NamedTensor>& tensors);
+
 struct SafetensorsFile {
   std::vector<NamedTensor> tensors;  // in data-offset order
   std::map<std::string, std::string> metadata;

@@ -44,11 +44,7 @@ class Fnv1a64 {
 // Of every tensor (name, shape, data; in name order) and every metadata entry but the checksum.
 std::string checksum(const std::vector<NamedTensor>& tensors,
                      const std::map<std::string, std::string>& metadata) {
-  std::vector<const NamedTensor*> order;
-  order.reserve(tensors.size());
-  for (const NamedTensor& t : tensors) order.push_back(&t);
-  std::sort(order.begin(), order.end(),
-            [](const NamedTensor* a, const NamedTensor* b) { return a->name < b->name; });
+  const std::vector<const NamedTensor*> order = by_name(tensors);
   Fnv1a64 h;
   for (const NamedTensor* t : order) {
     h.add(t->name);

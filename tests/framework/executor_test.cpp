@@ -16,6 +16,7 @@
 #include "framework/trainer.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "tests/framework/memory_expect.h"
 
 // Counts malloc calls while `g_counting` is on, apart for those made while a oneDNN primitive
 // executes (oneDNN 2.6 builds an argument map per execute; see framework/alloc_probe.h).
@@ -68,19 +69,6 @@ std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, Optim
   r->pipeline->start_epoch(order, true);
   r->ex->set_batch_source(r->pipeline.get());
   return r;
-}
-
-void expect_same(const MemoryStats& p, const MemoryStats& m) {
-  EXPECT_EQ(p.peak_bytes, m.peak_bytes);
-  EXPECT_EQ(p.peak_bytes_requested, m.peak_bytes_requested);
-  EXPECT_EQ(p.arena_bytes, m.arena_bytes);
-  EXPECT_EQ(p.by_tag, m.by_tag);
-  EXPECT_EQ(p.tag_peaks, m.tag_peaks);
-  EXPECT_EQ(p.peak_at.op_index, m.peak_at.op_index);
-  EXPECT_EQ(p.peak_at.op, m.peak_at.op);
-  const int64_t sum = std::accumulate(p.by_tag.begin(), p.by_tag.end(), int64_t{0});
-  EXPECT_EQ(sum, p.peak_bytes);
-  EXPECT_GE(p.arena_bytes, p.peak_bytes);
 }
 
 OptimizerConfig config(const char* name, double momentum = 0, bool nesterov = false) {

@@ -16,6 +16,7 @@
 #include "framework/executor.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "tests/framework/memory_expect.h"
 
 namespace cnnmem {
 namespace {
@@ -63,13 +64,7 @@ TEST_P(ZooMemory, PredictedEqualsMeasured) {
   ex.run_step();
   const MemoryStats measured = ex.measured();
   EXPECT_GT(predicted.peak_bytes, 4 * g.param_count());
-  EXPECT_EQ(predicted.peak_bytes, measured.peak_bytes);
-  EXPECT_EQ(predicted.peak_bytes_requested, measured.peak_bytes_requested);
-  EXPECT_EQ(predicted.arena_bytes, measured.arena_bytes);
-  EXPECT_EQ(predicted.by_tag, measured.by_tag);
-  EXPECT_EQ(predicted.tag_peaks, measured.tag_peaks);
-  EXPECT_EQ(predicted.peak_at.op_index, measured.peak_at.op_index);
-  EXPECT_EQ(predicted.peak_at.op, measured.peak_at.op);
+  expect_same(predicted, measured);
   if (training) {
     EXPECT_TRUE(std::isfinite(ex.loss()));
     // Adam: two moments per weight element.
