@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apps/cli_common.h"
+#include "apps/cli_errors.h"
 #include "framework/error.h"
 
 namespace cnnmem {
@@ -36,12 +37,21 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
-    // CLI11 calls "cnnmem trian" a missing subcommand; name the word the user typed instead.
-    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
-      what = "unknown command \"" + std::string(argv[1]) + "\": use " + names + "";
-    }
     std::replace(what.begin(), what.end(), '\n', ' ');
-    std::cerr << "cnnmem: error: " << what << " (see cnnmem --help)\n";
+    std::string command;
+    for (const Command& c : commands) {
+      if (c.app->parsed()) command = c.app->get_name();
+    }
+    // CLI11 calls "cnnmem trian" a missing subcommand; name the word the user typed instead.
+    if (argc == 1) {
+      what = "no command given: use " + names + " (see cnnmem --help)";
+    } else if (argv[1][0] != '-' && command.empty()) {
+      what =
+          "unknown command \"" + std::string(argv[1]) + "\": use " + names + " (see cnnmem --help)";
+    } else {
+      what = cli_error_message(what, std::vector<std::string>(argv + 1, argv + argc), command);
+    }
+    std::cerr << "cnnmem: error: " << what << "\n";
     return 1;
   }
   for (const Command& c : commands) {

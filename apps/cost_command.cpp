@@ -9,6 +9,7 @@
 #include "apps/memory_limit.h"
 #include "apps/output_flags.h"
 #include "apps/step_flags.h"
+#include "framework/bytes.h"
 #include "framework/error.h"
 #include "models/zoo.h"
 
@@ -88,9 +89,9 @@ int run_cost_rows(CostFlags& flags, const std::vector<int64_t>& batches) {
     }
     const MemoryStats& p = ex.predicted();
     std::printf("%8lld", static_cast<long long>(batch));
-    for (Tag tag : kAllTags) std::printf(" %15s", short_bytes(p.by_tag[tag_index(tag)]).c_str());
-    std::printf(" %12s %12s  %s\n", short_bytes(p.peak_bytes).c_str(),
-                short_bytes(tb.total).c_str(), p.peak_at.op.c_str());
+    for (Tag tag : kAllTags) std::printf(" %15s", human_bytes(p.by_tag[tag_index(tag)]).c_str());
+    std::printf(" %12s %12s  %s\n", human_bytes(p.peak_bytes).c_str(),
+                human_bytes(tb.total).c_str(), p.peak_at.op.c_str());
   }
   if (f.json) {
     print_json({{"model", f.model}, {"mode", flags.mode}, {"rows", rows}});

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "framework/bytes.h"
 #include "framework/error.h"
 
 namespace cnnmem {
@@ -21,21 +22,6 @@ int64_t planned_bytes(const Graph& graph, const ExecutorOptions& options,
 
 }  // namespace
 
-std::string short_bytes(int64_t bytes) {
-  char s[32];
-  const double b = static_cast<double>(bytes);
-  if (b >= 1024.0 * 1024 * 1024) {
-    std::snprintf(s, sizeof s, "%.2f GiB", b / (1024.0 * 1024 * 1024));
-  } else if (b >= 1024.0 * 1024) {
-    std::snprintf(s, sizeof s, "%.1f MiB", b / (1024.0 * 1024));
-  } else if (b >= 1024.0) {
-    std::snprintf(s, sizeof s, "%.1f KiB", b / 1024.0);
-  } else {
-    std::snprintf(s, sizeof s, "%lld B", static_cast<long long>(bytes));
-  }
-  return s;
-}
-
 void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, const Graph& graph,
                           const ExecutorOptions& options, const OptimizerConfig* opt,
                           const Executor& ex) {
@@ -43,12 +29,12 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
   if (limit_bytes <= 0 || p.arena_bytes <= limit_bytes) return;
   std::string msg = "--memory-limit " + limit_text + ": " + graph.name() +
                     (options.training ? " training" : " inference") + " at batch " +
-                    std::to_string(options.batch) + " needs " + short_bytes(p.arena_bytes) + " (";
+                    std::to_string(options.batch) + " needs " + human_bytes(p.arena_bytes) + " (";
   bool first = true;
   for (Tag tag : kAllTags) {
     const int64_t b = p.by_tag[tag_index(tag)];
     if (b == 0) continue;
-    msg += (first ? "" : ", ") + std::string(tag_name(tag)) + " " + short_bytes(b);
+    msg += (first ? "" : ", ") + std::string(tag_name(tag)) + " " + human_bytes(b);
     first = false;
   }
   msg += ")";
@@ -72,7 +58,7 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
                   ? 100.0 * ck.checkpoint().recompute_flops / ck.checkpoint().forward_flops
                   : 0.0);
           fits = "--checkpoint budget:" + std::to_string(budget) + " fits (" +
-                 short_bytes(ck.predicted().arena_bytes) + ", recomputes " + pct +
+                 human_bytes(ck.predicted().arena_bytes) + ", recomputes " + pct +
                  " of the forward pass)";
           break;
         }

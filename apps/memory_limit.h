@@ -19,7 +19,4 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
                           const ExecutorOptions& options, const OptimizerConfig* opt,
                           const Executor& ex);
 
-// "527.8 MiB", "9.12 GiB": short, for one-line messages.
-std::string short_bytes(int64_t bytes);
-
 }  // namespace cnnmem

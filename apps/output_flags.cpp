@@ -41,14 +41,10 @@ namespace {
 std::string errno_text() { return std::strerror(errno); }
 
 void check_writable(const std::string& flag, const std::string& path) {
-  if (path.empty()) throw Error(flag + " needs a file name");
   check_output_path(flag, path);
-  const std::filesystem::path abs = std::filesystem::absolute(path);
-  if (std::filesystem::is_directory(abs)) {
-    throw Error(flag + " " + path + " is a directory; give a file name");
-  }
-  if (::access(abs.parent_path().c_str(), W_OK) != 0) {
-    throw Error(flag + " " + path + ": directory " + abs.parent_path().string() +
+  if (::access(std::filesystem::absolute(path).parent_path().c_str(), W_OK) != 0) {
+    throw Error(flag + " " + path + ": directory " +
+                std::filesystem::absolute(path).parent_path().string() +
                 " is not writable; choose another path");
   }
 }

@@ -88,6 +88,11 @@ std::string plan_text(const std::vector<Interval>& iv, const Plan& plan, Strateg
 int run_plan(const PlanFlags& flags) {
   const Strategy strategy = parse_strategy(flags.strategy);
   const std::vector<Interval> intervals = read_planner_csv(flags.intervals);
+  if (intervals.empty()) {
+    throw Error("--intervals " + flags.intervals +
+                " has no intervals (only blank lines, comments or a header): add lines of "
+                "size,first,last");
+  }
   const Plan plan = plan_buffers(intervals, strategy);
   const int64_t bound = lower_bound_bytes(intervals);
   std::string why;

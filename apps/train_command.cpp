@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/interrupt.h"
 #include "apps/memory_limit.h"
 #include "apps/output_flags.h"
 #include "apps/output_path.h"
@@ -15,6 +16,7 @@
 #include "framework/error.h"
 #include "framework/progress.h"
 #include "framework/trainer.h"
+#include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "io/training_state.h"
 #include "models/zoo.h"
@@ -60,8 +62,9 @@ TrainingConfig training_config(const TrainFlags& flags, const Optimizer& optimiz
           {"save-every", std::to_string(flags.save_every)}};
 }
 
-// --save-every/--state-dir/--resume: where the training state goes, checked before training.
-void prepare_state_dir(TrainFlags& flags) {
+// --save-every/--state-dir/--resume: where the training state goes, checked before training;
+// the directory is locked for this run (nullptr without one).
+std::unique_ptr<DirLock> prepare_state_dir(TrainFlags& flags) {
   namespace fs = std::filesystem;
   if (!flags.resume.empty()) {
     if (!flags.state_dir.empty() &&
@@ -70,13 +73,18 @@ void prepare_state_dir(TrainFlags& flags) {
                   " differ: a resumed run keeps saving where it resumes from; drop --state-dir");
     }
     flags.state_dir = flags.resume;
-    return;
+    std::error_code ec;
+    if (!fs::is_directory(flags.resume, ec)) {
+      throw Error("--resume " + flags.resume + ": no training state there (no such directory); " +
+                  "give the --state-dir of the run to continue");
+    }
+    return std::make_unique<DirLock>(flags.resume);
   }
   if (flags.state_dir.empty()) {
     if (flags.save_every > 0) {
       throw Error("--save-every needs --state-dir DIR, the directory the training state goes to");
     }
-    return;
+    return nullptr;
   }
   std::error_code ec;
   fs::create_directories(flags.state_dir, ec);
@@ -84,10 +92,28 @@ void prepare_state_dir(TrainFlags& flags) {
     throw Error("--state-dir " + flags.state_dir +
                 ": cannot create that directory; choose another path");
   }
+  // Locked before looking: a live run in the directory is the better reason to give.
+  auto lock = std::make_unique<DirLock>(flags.state_dir);
   if (fs::exists(training_state_path(flags.state_dir), ec)) {
     throw Error("--state-dir " + flags.state_dir + " already holds a training state; continue it " +
                 "with --resume " + flags.state_dir + ", or choose another directory");
   }
+  return lock;
+}
+
+// After SIGINT/SIGTERM: where the run stopped, what was saved and how to continue it.
+int report_interrupted(const TrainFlags& flags, const TrainResult& r, int sig) {
+  std::string msg = "cnnmem: interrupted by " + signal_name(sig) + " after step " +
+                    std::to_string(r.steps) + " of " + std::to_string(r.total_steps);
+  if (r.saved) {
+    msg += "; the training state is saved in " + flags.state_dir +
+           ": to continue, run the same command with --resume " + flags.state_dir;
+  } else {
+    msg += "; nothing was saved (give --state-dir DIR to be able to resume an interrupted run)";
+  }
+  if (!flags.save.empty()) msg += "; --save " + flags.save + " was not written";
+  std::cerr << msg << "\n";
+  return 128 + sig;
 }
 
 int run_train(TrainFlags& flags) {
@@ -103,7 +129,7 @@ int run_train(TrainFlags& flags) {
   apply_common(f);
   if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
   check_output_flags(flags.out, /*measured=*/true);
-  prepare_state_dir(flags);
+  const std::unique_ptr<DirLock> state_lock = prepare_state_dir(flags);
   Graph graph = model_from(f);
   auto optimizer = make_optimizer(f.opt);
   t.state_dir = flags.state_dir;
@@ -147,7 +173,16 @@ int run_train(TrainFlags& flags) {
   }
   // Records every training step's memory timeline and keeps the last (for --trace/--html/--csv).
   const StepRecording recording(ex, flags.out.any());
-  TrainResult r = train(ex, train_data, t);
+  // Ctrl-C or SIGTERM from here on ends the run after its current step, with the state saved.
+  TrainResult r;
+  int interrupted = 0;
+  {
+    const InterruptScope interrupt;
+    t.stop_requested = [] { return InterruptScope::received() != 0; };
+    r = train(ex, train_data, t);
+    interrupted = InterruptScope::received();
+  }
+  if (interrupted != 0) return report_interrupted(flags, r, interrupted);
   r.outside.heap_setup_bytes = heap_setup;
   if (!save.empty()) write_safetensors(save, ex.weights(), {{"format", "pt"}, {"model", f.model}});
   const ReportHeader h = header(f, "train", ex);

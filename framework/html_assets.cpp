@@ -105,12 +105,14 @@ std::string_view html_script() {
   function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   function human(b) {
     var a = Math.abs(b);
+    if (a >= 1099511627776) return (b / 1099511627776).toFixed(2) + ' TiB';
     if (a >= 1073741824) return (b / 1073741824).toFixed(2) + ' GiB';
     if (a >= 1048576) return (b / 1048576).toFixed(1) + ' MiB';
     if (a >= 1024) return (b / 1024).toFixed(1) + ' KiB';
     return b + ' B';
   }
   function unitFor(max) {
+    if (max >= 1099511627776) return {div: 1099511627776, name: 'TiB'};
     if (max >= 1073741824) return {div: 1073741824, name: 'GiB'};
     if (max >= 1048576) return {div: 1048576, name: 'MiB'};
     if (max >= 1024) return {div: 1024, name: 'KiB'};

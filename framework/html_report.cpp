@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "framework/bytes.h"
 #include "framework/error.h"
 #include "framework/html_assets.h"
 #include "layers/layer.h"
@@ -45,17 +46,6 @@ std::string script_json(const nlohmann::json& data) {
     } else {
       out += c;
     }
-  }
-  return out;
-}
-
-// "138,357,544"
-std::string grouped(int64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
   }
   return out;
 }

@@ -4,24 +4,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "framework/bytes.h"
 #include "framework/error.h"
 
 namespace cnnmem {
-
-namespace {
-
-// "1,234"
-std::string grouped(int64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string format_duration(double seconds) {
   const auto total = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));

@@ -4,22 +4,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "framework/bytes.h"
 #include "layers/layer.h"
 #include "layers/relu.h"
 
 namespace cnnmem {
-
-std::string format_bytes(int64_t bytes) {
-  std::string digits = std::to_string(bytes < 0 ? -bytes : bytes);
-  std::string grouped;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) grouped += ',';
-    grouped += digits[i];
-  }
-  char human[32];
-  std::snprintf(human, sizeof human, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return (bytes < 0 ? "-" : "") + grouped + " B (" + human + ")";
-}
 
 Textbook textbook_estimate(const Graph& graph, bool training, int64_t batch,
                            int64_t state_bytes_per_element) {

@@ -42,7 +42,4 @@ std::vector<std::string> explain_difference(const Graph& graph, const Executor& 
 std::string memory_text(const ReportHeader& h, const Graph& graph, const Executor& ex,
                         const Textbook& textbook, bool measured, const OutsideArena& outside);
 
-// "553,430,176 B (527.8 MiB)"
-std::string format_bytes(int64_t bytes);
-
 }  // namespace cnnmem

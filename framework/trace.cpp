@@ -2,29 +2,10 @@
 
 #include <cstdio>
 
+#include "framework/bytes.h"
 #include "framework/error.h"
 
 namespace cnnmem {
-
-namespace {
-
-// "2.19 GiB", "12.5 MiB", "640 B": sizes for the peak's label.
-std::string label_bytes(int64_t bytes) {
-  const double b = static_cast<double>(bytes);
-  char text[48];
-  if (bytes >= (int64_t{1} << 30)) {
-    std::snprintf(text, sizeof text, "%.2f GiB", b / (1 << 30));
-  } else if (bytes >= (int64_t{1} << 20)) {
-    std::snprintf(text, sizeof text, "%.1f MiB", b / (1 << 20));
-  } else if (bytes >= (int64_t{1} << 10)) {
-    std::snprintf(text, sizeof text, "%.1f KiB", b / (1 << 10));
-  } else {
-    std::snprintf(text, sizeof text, "%lld B", static_cast<long long>(bytes));
-  }
-  return text;
-}
-
-}  // namespace
 
 nlohmann::json chrome_trace(const Schedule& schedule, const Timeline& timeline,
                             const std::string& process_name, const nlohmann::json& other) {
@@ -71,7 +52,7 @@ nlohmann::json chrome_trace(const Schedule& schedule, const Timeline& timeline,
       nlohmann::json by_tag = nlohmann::json::object();
       for (Tag tag : kAllTags) by_tag[std::string(tag_name(tag))] = p.live[tag_index(tag)];
       events.push_back({{"ph", "i"},
-                        {"name", "peak: " + label_bytes(p.total()) + " at " + op.name},
+                        {"name", "peak: " + human_bytes(p.total()) + " at " + op.name},
                         {"s", "p"},
                         {"pid", kPid},
                         {"tid", kTid},

@@ -242,7 +242,8 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
   Clock::time_point timed_from;
   const bool saving = !options.state_dir.empty();
   int64_t epoch = first_epoch;
-  for (; step < total; ++epoch) {
+  bool stopped = false;
+  for (; step < total && !stopped; ++epoch) {
     epoch_rng = rng;
     std::iota(order.begin(), order.end(), int64_t{0});
     if (options.shuffle) {
@@ -252,7 +253,7 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
                          /*drop_last=*/true);
     skip = 0;
     const BatchSourceScope source(executor, &pipeline);
-    for (int64_t k = 0; k < pipeline.batches() && step < total; ++k, ++step) {
+    for (int64_t k = 0; k < pipeline.batches() && step < total && !stopped; ++k, ++step) {
       int64_t heap_before = 0;
       if (step == first_step + 1) heap_before = heap_in_use_bytes();
       executor.run_step();
@@ -272,18 +273,28 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
       if (saving && options.save_every > 0 && (step + 1) % options.save_every == 0) {
         save(step + 1, epoch);
       }
+      stopped = options.stop_requested && options.stop_requested();
+      if (stopped && saving && saved_at != step + 1) save(step + 1, epoch);
     }
   }
-  if (saving && saved_at != total) save(total, epoch - 1);
+  const int64_t done = step;
+  if (!stopped && saving && saved_at != total) save(total, epoch - 1);
   const double seconds = std::chrono::duration<double>(Clock::now() - timed_from).count();
-  if (total - first_step > 1 && seconds > 0) {
-    r.images_per_sec = static_cast<double>((total - first_step - 1) * batch) / seconds;
+  if (done - first_step > 1 && seconds > 0) {
+    r.images_per_sec = static_cast<double>((done - first_step - 1) * batch) / seconds;
   }
-  r.steps = total;
-  r.epochs = static_cast<double>(total) / static_cast<double>(per_epoch);
-  // A step budget can end mid-epoch with the next batch still being assembled into the staging
-  // buffers that evaluation is about to fill.
+  r.steps = done;
+  r.total_steps = total;
+  r.interrupted = stopped;
+  r.saved = saving && saved_at == done;
+  r.epochs = static_cast<double>(done) / static_cast<double>(per_epoch);
+  // A step budget (or a stop) can end mid-epoch with the next batch still being assembled into
+  // the staging buffers that evaluation is about to fill.
   pipeline.wait_ready();
+  if (stopped) {
+    r.outside.rss_peak_bytes = rss_peak_bytes();
+    return r;
+  }
   if (options.eval) r.test_accuracy = evaluate(executor, data.test());
   r.outside.rss_peak_bytes = rss_peak_bytes();
   return r;

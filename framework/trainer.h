@@ -50,6 +50,9 @@ struct TrainOptions {
   bool eval = true;
   // Called after every step; for progress lines.
   std::function<void(const TrainStep&)> on_step;
+  // Asked after every step (after its periodic save): true ends the run there, with the training
+  // state saved when there is a state_dir, and no evaluation (TrainResult::interrupted).
+  std::function<bool()> stop_requested;
   // Crash-safe training state (io/training_state.h): with a state_dir, written every
   // `save_every` steps (0: only at the end) and after the last step, with `config` as the
   // fingerprint a resumed run must match. A state is never written after a diverged step.
@@ -65,8 +68,11 @@ struct TrainResult {
   std::vector<float> losses;  // one per step
   double test_accuracy = -1;  // -1 when not evaluated
   double images_per_sec = 0;  // training steps after the first
-  int64_t steps = 0;
+  int64_t steps = 0;          // done, the resumed ones included
+  int64_t total_steps = 0;    // the run's whole length
   double epochs = 0;
+  bool interrupted = false;  // stop_requested ended the run after `steps` steps
+  bool saved = false;        // a training state for `steps` steps is in state_dir
   OutsideArena outside;
 };
 

@@ -3,10 +3,7 @@
 # Needs a configured build/ (compile_commands.json); scripts/test.sh makes one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v clang-format >/dev/null && command -v clang-tidy >/dev/null || {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq clang-format clang-tidy >/dev/null
-}
+scripts/install-deps.sh lint
 sources=$(git ls-files '*.cpp' '*.h')
 clang-format --dry-run -Werror $sources
 git ls-files 'framework/*.cpp' 'layers/*.cpp' 'optimizers/*.cpp' 'io/*.cpp' 'models/*.cpp' \

@@ -9,7 +9,7 @@
 #   TSAN_TESTS='CliDeterminism\.' scripts/tsan.sh     # another ctest regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh build tests
 
 tests="${TSAN_TESTS:-CliData\.TinyDataSetTrainsAndEvaluates|CliTrain\.SyntheticThreeStepsJson|CliDeterminism\.|ResumeCli\.KilledDuringTraining}"
 

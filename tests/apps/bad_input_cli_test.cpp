@@ -273,5 +273,33 @@ TEST_F(BadFileCli, PlannerCsvWithZeroOrNegativeSizes) {
   }
 }
 
+// The command line's own mistakes are said in cnnmem's words, not the parser's.
+TEST(BadInputCli, CommandLineMistakesAreSaidInPlainWords) {
+  const std::vector<std::string> train = {"train",  "--model",   "lenet5",
+                                          "--data", "synthetic", "--no-eval"};
+  expect_user_error(
+      with(train, {"--max-steps", "5", "--max-steps=7"}),
+      {"--max-steps was given twice (5 and 7): give it once, with the value to keep"});
+  expect_user_error(with(train, {"--threads", "1", "--threads", "2", "--threads", "1"}),
+                    {"--threads was given 3 times (1, 2 and 1)"});
+  expect_user_error(with(train, {"--epochs", "1", "--max-steps", "2"}),
+                    {"--epochs and --max-steps cannot be used together: give one of them"});
+  expect_user_error(with(train, {"--batch"}), {"--batch needs a value", "cnnmem train --help"});
+  expect_user_error(with(train, {"--bogus"}),
+                    {"unknown argument --bogus for cnnmem train", "cnnmem train --help"});
+  expect_user_error({"train", "--data", "cifar"},
+                    {"--data cifar: not one of fashion-mnist, synthetic"});
+  expect_user_error({}, {"no command given: use train or cost"});
+  for (const std::vector<std::string>& args :
+       {with(train, {"--max-steps", "5", "--max-steps", "7"}), with(train, {"--batch"}),
+        with(train, {"--bogus"}), std::vector<std::string>{}}) {
+    const test::ProcessResult r = test::run_cnnmem(args);
+    EXPECT_EQ(r.err.find("At Most"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("required"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("The following"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("A subcommand"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace cnnmem

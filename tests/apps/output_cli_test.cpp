@@ -152,6 +152,32 @@ TEST_F(OutputFiles, BadPathsAreRefusedBeforeAnyWork) {
   expect_files({});
 }
 
+// A directory that exists but cannot take a file is found out before any work, for every
+// output flag (the check creates the file and removes it again).
+TEST_F(OutputFiles, DirectoriesThatCannotTakeAFileAreRefusedBeforeAnyWork) {
+  const std::vector<std::string> train = {"train",     "--model",     "lenet5", "--data",
+                                          "synthetic", "--max-steps", "1",      "--no-eval"};
+  for (const std::string flag : {"--html", "--trace", "--csv", "--save"}) {
+    std::vector<std::string> args = train;
+    args.insert(args.end(), {flag, "/proc/cnnmem-x.out"});
+    expect_user_error(args, {flag, "/proc/cnnmem-x.out", "cannot create a file in /proc"});
+  }
+  expect_user_error({"infer", "--model", "lenet5", "--batch", "1", "--output-tensor",
+                     "/proc/cnnmem-out.safetensors"},
+                    {"--output-tensor", "cannot create a file in /proc"});
+  expect_files({});
+}
+
+// The check leaves a file that is already there as it was (until the run replaces it whole).
+TEST_F(OutputFiles, TheCheckLeavesAnExistingFileAlone) {
+  { std::ofstream(dir_ / "keep.html") << "the user's"; }
+  expect_user_error({"cost", "--model", "lenet5", "--mode", "train", "--batch", "2", "--html",
+                     path("keep.html"), "--csv", path("keep.html")},
+                    {"keep.html", "its own file"});
+  EXPECT_EQ(slurp(dir_ / "keep.html"), "the user's");
+  expect_files({"keep.html"});
+}
+
 TEST_F(OutputFiles, AnExistingFileIsReplacedWhole) {
   {
     std::ofstream old(dir_ / "r.html");

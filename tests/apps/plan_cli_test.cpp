@@ -139,13 +139,16 @@ TEST_F(PlanCli, HeaderCommentsBlankLinesSpacesAndCrlfAccepted) {
   }
 }
 
-TEST_F(PlanCli, EmptyFileIsAnEmptyPlan) {
-  const std::string file = write("empty.csv", "size,first,last\n# nothing yet\n");
-  EXPECT_EQ(plan_json(file, "greedy-by-size"), (json{{"strategy", "greedy-by-size"},
-                                                     {"buffers", 0},
-                                                     {"arena_bytes", 0},
-                                                     {"lower_bound_bytes", 0},
-                                                     {"offsets", json::array()}}));
+TEST_F(PlanCli, FileWithoutIntervalsIsRefused) {
+  for (const std::string text : {"", "size,first,last\n# nothing yet\n", "\n\n"}) {
+    const std::string file = write("empty.csv", text);
+    const ProcessResult r = plan({"--intervals", file, "--strategy", "greedy-by-size"});
+    EXPECT_EQ(r.exit_code, 1) << text;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "cnnmem: error: --intervals " + file +
+                         " has no intervals (only blank lines, comments or a header): add lines "
+                         "of size,first,last\n");
+  }
 }
 
 TEST_F(PlanCli, TextShowsTheBoundTheTableAndThePicture) {
