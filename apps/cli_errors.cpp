@@ -36,8 +36,8 @@ std::string cli_error_message(const std::string& what, const std::vector<std::st
                               const std::string& command) {
   const std::string help = command.empty() ? "cnnmem --help" : "cnnmem " + command + " --help";
   std::smatch m;
-  static const std::regex kRepeated(R"(^(-[-\w]+): At Most \d+ required but received (\d+)$)");
-  if (std::regex_match(what, m, kRepeated)) {
+  static const std::regex repeated(R"(^(-[-\w]+): At Most \d+ required but received (\d+)$)");
+  if (std::regex_match(what, m, repeated)) {
     const std::string flag = m[1];
     const std::vector<std::string> values = values_of(flag, args);
     const size_t n = values.size() > 1 ? values.size() : std::stoul(m[2].str());
@@ -45,24 +45,24 @@ std::string cli_error_message(const std::string& what, const std::vector<std::st
            (values.size() > 1 ? " (" + listed(values) + ")" : std::string()) +
            ": give it once, with the value to keep";
   }
-  static const std::regex kMissingValue(R"(^(-[-\w]+): \d+ required \S+ missing$)");
-  if (std::regex_match(what, m, kMissingValue)) {
+  static const std::regex missing_value(R"(^(-[-\w]+): \d+ required \S+ missing$)");
+  if (std::regex_match(what, m, missing_value)) {
     return m[1].str() + " needs a value (see " + help + ")";
   }
-  static const std::regex kUnexpected(
+  static const std::regex unexpected(
       R"(^The following arguments? (?:was|were) not expected: (.*)$)");
-  if (std::regex_match(what, m, kUnexpected)) {
+  if (std::regex_match(what, m, unexpected)) {
     const std::string words = m[1];
     const std::string where = command.empty() ? "cnnmem" : "cnnmem " + command;
     return (words.find(' ') == std::string::npos ? "unknown argument " : "unknown arguments ") +
            words + " for " + where + " (see " + help + ")";
   }
-  static const std::regex kExcludes(R"(^(-[-\w]+) excludes (-[-\w]+)$)");
-  if (std::regex_match(what, m, kExcludes)) {
+  static const std::regex excludes(R"(^(-[-\w]+) excludes (-[-\w]+)$)");
+  if (std::regex_match(what, m, excludes)) {
     return m[1].str() + " and " + m[2].str() + " cannot be used together: give one of them";
   }
-  static const std::regex kNotIn(R"(^(-[-\w]+): (.*) not in \{(.*)\}$)");
-  if (std::regex_match(what, m, kNotIn)) {
+  static const std::regex not_in(R"(^(-[-\w]+): (.*) not in \{(.*)\}$)");
+  if (std::regex_match(what, m, not_in)) {
     std::string choices = m[3];
     for (size_t at = choices.find(','); at != std::string::npos; at = choices.find(',', at + 2)) {
       choices.replace(at, 1, ", ");

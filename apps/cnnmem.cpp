@@ -28,7 +28,7 @@ int run(int argc, char** argv) {
                                          add_compare_reuse_command(app),
                                          add_sweep_checkpoint_command(app)};
   std::string names;
-  for (const Command& c : commands) names += (names.empty() ? "" : " or ") + c.app->get_name();
+  for (const Command& c : commands) names += (names.empty() ? "" : ", ") + c.app->get_name();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -44,10 +44,10 @@ int run(int argc, char** argv) {
     }
     // CLI11 calls "cnnmem trian" a missing subcommand; name the word the user typed instead.
     if (argc == 1) {
-      what = "no command given: use " + names + " (see cnnmem --help)";
+      what = "no command given: use one of " + names + " (see cnnmem --help)";
     } else if (argv[1][0] != '-' && command.empty()) {
-      what =
-          "unknown command \"" + std::string(argv[1]) + "\": use " + names + " (see cnnmem --help)";
+      what = "unknown command \"" + std::string(argv[1]) + "\": use one of " + names +
+             " (see cnnmem --help)";
     } else {
       what = cli_error_message(what, std::vector<std::string>(argv + 1, argv + argc), command);
     }

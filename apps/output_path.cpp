@@ -21,8 +21,9 @@ void check_output_path(const std::string& flag, const std::string& path) {
     throw Error(flag + " " + path + ": directory " + dir.string() +
                 " does not exist; create it or choose another path");
   }
-  if (fs::is_directory(abs, ec))
+  if (fs::is_directory(abs, ec)) {
     throw Error(flag + " " + path + " is a directory; give a file name");
+  }
   const bool existed = fs::exists(abs, ec);
   // An existing file is opened without truncation; a new one is made and removed again.
   const int fd = existed ? ::open(abs.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)

@@ -289,7 +289,7 @@ TEST(BadInputCli, CommandLineMistakesAreSaidInPlainWords) {
                     {"unknown argument --bogus for cnnmem train", "cnnmem train --help"});
   expect_user_error({"train", "--data", "cifar"},
                     {"--data cifar: not one of fashion-mnist, synthetic"});
-  expect_user_error({}, {"no command given: use train or cost"});
+  expect_user_error({}, {"no command given: use one of train, cost, infer"});
   for (const std::vector<std::string>& args :
        {with(train, {"--max-steps", "5", "--max-steps", "7"}), with(train, {"--batch"}),
         with(train, {"--bogus"}), std::vector<std::string>{}}) {

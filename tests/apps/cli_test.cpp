@@ -138,7 +138,7 @@ std::vector<BadFlag> bad_flags() {
       {"train_mode_is_cost_only", with(kTrainBase, {"--mode", "infer"}), {"--mode"}},
       {"cost_mode_unknown", with(kCostBase, {"--mode", "serve"}), {"--mode", "serve"}},
       {"cost_reuse_unknown", with(kCostBase, {"--reuse", "best-fit"}), {"--reuse", "best-fit"}},
-      {"no_subcommand", {}, {"subcommand"}},
+      {"no_subcommand", {}, {"no command given", "train", "cost"}},
       {"unknown_subcommand", {"trian", "--model", "lenet5"}, {"\"trian\"", "train"}},
   };
   cases.insert(cases.end(), own.begin(), own.end());
