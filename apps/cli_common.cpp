@@ -7,11 +7,11 @@
 #include <iostream>
 #include <numeric>
 
-#include "framework/batch_pipeline.h"
 #include "framework/error.h"
-#include "framework/trainer.h"
 #include "models/onnx_import.h"
 #include "models/zoo.h"
+#include "train/batch_pipeline.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 
@@ -155,9 +155,7 @@ void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed) {
     ex.init_weights(seed);
     return;
   }
-  SafetensorsFile file;
-  file.tensors = f.onnx_weights;
-  ex.load_weights(file, f.onnx);
+  ex.load_weights(f.onnx_weights, f.onnx);
   ex.set_seed(seed);
 }
 

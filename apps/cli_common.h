@@ -11,8 +11,8 @@
 
 #include "framework/executor.h"
 #include "framework/process_memory.h"
-#include "framework/report.h"
 #include "optimizers/optimizer.h"
+#include "report/report.h"
 
 namespace cnnmem {
 

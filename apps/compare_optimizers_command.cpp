@@ -8,6 +8,7 @@
 #include "apps/cli_common.h"
 #include "apps/output_flags.h"
 #include "framework/error.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem {
@@ -80,7 +81,7 @@ int run_compare(const Flags& f) {
     eo.batch = f.batch;
     eo.fuse_update = row.fuse;
     eo.clip_grad_norm = row.clip;
-    Executor ex(graph, eo, opt.get());
+    Executor ex(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     double ms = -1;
     if (f.measure) {
       ms = 1e3 * measure_synthetic_steps(ex, graph, f.batch, f.repeat).seconds_per_step;

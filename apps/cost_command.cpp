@@ -9,9 +9,10 @@
 #include "apps/memory_limit.h"
 #include "apps/output_flags.h"
 #include "apps/step_flags.h"
-#include "framework/bytes.h"
 #include "framework/error.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
+#include "report/bytes.h"
 
 namespace cnnmem {
 namespace {
@@ -78,7 +79,7 @@ int run_cost_rows(CostFlags& flags, const std::vector<int64_t>& batches) {
     eo.strategy = parse_strategy(f.reuse);
     apply_step_flags(flags.step, eo);
     eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-    const Executor ex(graph, eo, optimizer.get());
+    const Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
     CommonFlags at = f;
     at.batch = batch;
     const Textbook tb = textbook_estimate(graph, training, batch,
@@ -122,7 +123,7 @@ int run_cost(CostFlags& flags) {
   eo.strategy = parse_strategy(f.reuse);
   apply_step_flags(flags.step, eo);
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-  Executor ex(graph, eo, optimizer.get());
+  Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
   enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, training ? &f.opt : nullptr,
                        ex);
   OutsideArena outside;
@@ -139,7 +140,7 @@ int run_cost(CostFlags& flags) {
       std::unique_ptr<Optimizer> opt_plain = make_optimizer(f.opt);
       ExecutorOptions plain = eo;
       plain.checkpoint = CheckpointPolicy{};
-      Executor ex_plain(graph, plain, opt_plain.get());
+      Executor ex_plain(graph, plain, opt_plain.get(), std::make_unique<SoftmaxCrossEntropy>());
       seconds_plain =
           measure_synthetic_steps(ex_plain, graph, f.batch, kTimedSteps).seconds_per_step;
     }

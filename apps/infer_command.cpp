@@ -125,13 +125,11 @@ int run_infer(const InferFlags& f) {
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (f.weights.empty() && !onnx_weights.empty()) {
-    SafetensorsFile file;
-    file.tensors = std::move(onnx_weights);
-    ex.load_weights(file, f.onnx);
+    ex.load_weights(onnx_weights, f.onnx);
   } else if (f.weights.empty()) {
     ex.init_weights(static_cast<uint64_t>(f.seed));
   } else {
-    ex.load_weights(read_safetensors(f.weights), f.weights);
+    ex.load_weights(read_safetensors(f.weights).tensors, f.weights);
   }
   outside.heap_setup_bytes = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
   fill_input(ex, graph, f);

@@ -2,7 +2,7 @@
 // the signal (the trainer asks `requested()` after every step, finishes it, saves the training
 // state and stops); a second one ends the process at once with exit status 128 + signal.
 // Outside a scope, the signals keep their default action (nothing is lost by dying there).
-// Not here: what is saved (framework/trainer.h, io/training_state.h).
+// Not here: what is saved (train/trainer.h, io/training_state.h).
 //
 // Usage:
 //   InterruptScope interrupt;

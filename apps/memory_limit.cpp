@@ -3,8 +3,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "framework/bytes.h"
 #include "framework/error.h"
+#include "layers/softmax_cross_entropy.h"
+#include "report/bytes.h"
 
 namespace cnnmem {
 namespace {
@@ -14,7 +15,9 @@ int64_t planned_bytes(const Graph& graph, const ExecutorOptions& options,
                       const OptimizerConfig* opt) {
   std::unique_ptr<Optimizer> o = opt != nullptr ? make_optimizer(*opt) : nullptr;
   try {
-    return Executor(graph, options, o.get()).predicted().arena_bytes;
+    return Executor(graph, options, o.get(), std::make_unique<SoftmaxCrossEntropy>())
+        .predicted()
+        .arena_bytes;
   } catch (const Error&) {
     return 0;
   }
@@ -49,7 +52,7 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
       with.checkpoint = parse_checkpoint_policy("budget:" + std::to_string(budget));
       std::unique_ptr<Optimizer> o2 = make_optimizer(*opt);
       try {
-        const Executor ck(graph, with, o2.get());
+        const Executor ck(graph, with, o2.get(), std::make_unique<SoftmaxCrossEntropy>());
         if (ck.predicted().arena_bytes <= limit_bytes) {
           char pct[64];
           std::snprintf(

@@ -10,8 +10,8 @@
 
 #include "apps/output_path.h"
 #include "framework/error.h"
-#include "framework/html_report.h"
-#include "framework/trace.h"
+#include "report/html_report.h"
+#include "report/trace.h"
 
 namespace cnnmem {
 

@@ -9,8 +9,8 @@
 //   write_step_outputs(out, header, graph, ex, textbook, rec, outside, json);
 // Every file is written atomically: a temporary file in the same directory, then a rename, so a
 // file the user saved is never half-written.
-// Not here: what the files contain (framework/trace.h, framework/html_report.h,
-// framework/timeline.h).
+// Not here: what the files contain (report/trace.h, report/html_report.h,
+// report/timeline.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,8 +20,8 @@
 #include "framework/executor.h"
 #include "framework/graph.h"
 #include "framework/process_memory.h"
-#include "framework/report.h"
-#include "framework/timeline.h"
+#include "report/report.h"
+#include "report/timeline.h"
 
 namespace cnnmem {
 
@@ -66,7 +66,7 @@ void write_step_outputs(const OutputFlags& f, const ReportHeader& h, const Graph
                         const StepRecording& recording, bool measured, const OutsideArena& outside,
                         bool quiet);
 
-// --html of a comparison command (framework/html_report.h comparison_html).
+// --html of a comparison command (report/html_report.h comparison_html).
 void write_comparison_html(const std::string& path, const std::string& kind,
                            const std::string& title, const std::string& subtitle, bool measured,
                            const nlohmann::json& data, bool quiet);

@@ -11,6 +11,7 @@
 #include "apps/cli_common.h"
 #include "apps/output_flags.h"
 #include "framework/error.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem {
@@ -50,7 +51,7 @@ int run_sweep(SweepFlags& flags) {
     // The budget curve: the search's frontier (each step more recompute buys a lower peak),
     // at most --points of it, evenly spread, the least peak always included.
     auto opt = make_optimizer(f.opt);
-    const Executor plain(graph, eo, opt.get());
+    const Executor plain(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     units = plain.checkpoint_units().size();
     const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
                                   plain.checkpoint_shared());
@@ -77,7 +78,7 @@ int run_sweep(SweepFlags& flags) {
     row.policy = policy;
     auto opt = make_optimizer(f.opt);
     eo.checkpoint = parse_checkpoint_policy(policy);
-    Executor ex(graph, eo, opt.get());
+    Executor ex(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     if (measure) {
       row.seconds = measure_synthetic_steps(ex, graph, f.batch, flags.steps).seconds_per_step;
       row.measured = ex.measured();

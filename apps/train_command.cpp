@@ -14,13 +14,14 @@
 #include "apps/output_path.h"
 #include "apps/step_flags.h"
 #include "framework/error.h"
-#include "framework/progress.h"
-#include "framework/trainer.h"
 #include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "io/training_state.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "report/progress.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
@@ -147,13 +148,13 @@ int run_train(TrainFlags& flags) {
   eo.strategy = parse_strategy(f.reuse);
   apply_step_flags(flags.step, eo);
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-  Executor ex(graph, eo, optimizer.get());
+  Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
   enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, ex);
   const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (!init_weights.empty()) {
-    ex.load_weights(read_safetensors(init_weights), init_weights);
+    ex.load_weights(read_safetensors(init_weights).tensors, init_weights);
     ex.set_seed(t.seed);
   } else {
     init_or_load_weights(ex, f, t.seed);

@@ -34,6 +34,7 @@
 #include "framework/executor.h"
 #include "framework/graph.h"
 #include "framework/schedule.h"
+#include "layers/softmax_cross_entropy.h"
 #include "optimizers/optimizer.h"
 
 namespace cnnmem::bench {
@@ -84,7 +85,8 @@ inline std::unique_ptr<Harness> make_harness(Graph graph, const HarnessOptions& 
   eo.training = o.training;
   eo.batch = o.batch;
   eo.checkpoint = parse_checkpoint_policy(o.checkpoint);
-  h->ex = std::make_unique<Executor>(h->graph, eo, h->optimizer.get());
+  h->ex = std::make_unique<Executor>(h->graph, eo, h->optimizer.get(),
+                                     std::make_unique<SoftmaxCrossEntropy>());
   h->ex->bind();
   h->ex->init_weights(1);
   fill_staging(*h->ex, h->graph, o.batch);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -33,7 +34,7 @@ std::string resolve(const Case& c) {
   ExecutorOptions eo;
   eo.batch = c.batch;
   const Graph g = make_model(c.model);
-  const Executor plain(g, eo, opt.get());
+  const Executor plain(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
                                 plain.checkpoint_shared());
   int64_t least = plain.predicted().peak_bytes;

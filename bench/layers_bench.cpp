@@ -34,6 +34,7 @@
 #include "layers/linear.h"
 #include "layers/pool2d.h"
 #include "layers/relu.h"
+#include "layers/softmax_cross_entropy.h"
 
 namespace cnnmem::bench {
 namespace {
@@ -227,7 +228,7 @@ void register_all() {
     auto opt = make_optimizer(cfg);
     ExecutorOptions eo;
     eo.batch = lc.batch;
-    const Executor plan(g, eo, opt.get());
+    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     const Schedule& s = plan.schedule();
     std::vector<size_t> reorders;
     for (size_t i = 0; i < s.ops.size(); ++i) {

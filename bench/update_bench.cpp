@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -126,7 +127,7 @@ void register_all() {
     auto opt = make_optimizer(cfg);
     ExecutorOptions eo;
     eo.batch = 64;
-    const Executor plan(g, eo, opt.get());
+    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     const Schedule& s = plan.schedule();
     std::vector<size_t> all_ops;
     std::vector<int64_t> all_sizes;

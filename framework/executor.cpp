@@ -10,13 +10,9 @@
 
 #include "framework/alloc_probe.h"
 #include "framework/error.h"
-#include "layers/batch_norm2d.h"
-#include "layers/conv2d.h"
-#include "layers/dropout.h"
-#include "layers/layer.h"
-#include "layers/relu.h"
-#include "layers/softmax_cross_entropy.h"
-#include "optimizers/optimizer.h"
+#include "framework/layer.h"
+#include "framework/loss.h"
+#include "framework/optimizer.h"
 
 namespace cnnmem {
 
@@ -42,16 +38,20 @@ std::string shapes_of(const std::vector<TensorRef>& in) {
 
 }  // namespace
 
-Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer)
+Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer,
+                   std::unique_ptr<Loss> loss)
     : options_(options),
       graph_(&graph),
       optimizer_(optimizer),
+      loss_(std::move(loss)),
       engine_(dnnl::engine::kind::cpu, 0),
       stream_(engine_) {
   check_batch(graph, options_.batch);
   if (options_.training && optimizer_ == nullptr) {
     throw InternalError("a training step needs an optimizer");
   }
+  if (options_.training && loss_ == nullptr) throw InternalError("a training step needs a loss");
+  if (!options_.training) loss_.reset();  // inference computes no loss
   if (options_.fuse_update && options_.clip_grad_norm > 0) {
     throw Error(
         "--fuse-update cannot be combined with --clip-grad-norm: clipping needs the "
@@ -137,12 +137,9 @@ void Executor::plan(const Graph& graph) {
   for (const Node& node : nodes) {
     // Dropout masks follow this executor's step number and seed, so that a recomputed forward
     // op draws the same mask as the forward op it copies.
-    auto* d = dynamic_cast<Dropout*>(node.layer.get());
-    forward_differs_ = forward_differs_ || (d != nullptr && d->p() > 0) ||
-                       dynamic_cast<BatchNorm2d*>(node.layer.get()) != nullptr;
-    if (training && d != nullptr && !d->has_user_step_counter()) {
-      d->bind_executor(&steps_run_, &dropout_seed_);
-    }
+    if (!node.layer) continue;  // the input
+    forward_differs_ = forward_differs_ || node.layer->forward_differs_in_training();
+    if (training) node.layer->bind_step_counter(&steps_run_, &dropout_seed_);
   }
   for (size_t i = 1; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
@@ -189,7 +186,6 @@ void Executor::plan(const Graph& graph) {
     b.add_op("output", Phase::kForward, {}, {}, out_uses);
     forward_end_ = b.ops().size();
   } else {
-    loss_ = std::make_unique<SoftmaxCrossEntropy>();
     loss_->plan_forward(b, logits_, labels_, result_);
     forward_end_ = b.ops().size();
   }
@@ -402,14 +398,14 @@ void Executor::fuse_conv_relu(const Graph& graph) {
   // only reader, would run in place anyway, and nobody asked to keep the pre-ReLU values.
   const auto& nodes = graph.nodes();
   for (size_t i = 1; i + 1 < nodes.size(); ++i) {
-    auto* conv = dynamic_cast<Conv2d*>(nodes[i].layer.get());
-    auto* relu = dynamic_cast<Relu*>(nodes[i + 1].layer.get());
-    bool fuse = conv != nullptr && relu != nullptr && options_.in_place &&
+    Layer* conv = nodes[i].layer.get();
+    Layer* relu = nodes[i + 1].layer.get();
+    bool fuse = conv->absorbs_relu() && relu->is_relu() && options_.in_place &&
                 nodes[i + 1].inputs == std::vector<int>{static_cast<int>(i)} &&
                 graph.consumers(static_cast<int>(i)) == 1;
     for (const std::string& k : options_.keep) fuse = fuse && k != nodes[i].layer->name();
-    if (conv != nullptr) conv->set_fused_relu(fuse);
-    if (relu != nullptr) relu->set_fused(fuse);
+    if (conv->absorbs_relu()) conv->set_relu_fused(fuse);
+    if (relu->is_relu()) relu->set_relu_fused(fuse);
   }
 }
 
@@ -691,14 +687,14 @@ void Executor::init_weights(uint64_t seed) {
   }
 }
 
-void Executor::load_weights(const SafetensorsFile& file, const std::string& source) {
+void Executor::load_weights(const std::vector<NamedTensor>& tensors, const std::string& source) {
   CNNMEM_CHECK(bound());
   // Parameters and state tensors alike, as PyTorch's load_state_dict(strict=True).
   std::vector<std::pair<std::string, Dims>> expected;
   for (const ParamBinding& p : params_) expected.emplace_back(p.name, p.torch_shape);
   for (const StateBinding& s : states_) expected.emplace_back(s.name, s.torch_shape);
   for (const auto& [name, shape] : expected) {
-    const NamedTensor* t = find_tensor(file, name);
+    const NamedTensor* t = find_tensor(tensors, name);
     if (t == nullptr) {
       throw Error(source + ": tensor \"" + name + "\" is missing; the model expects " +
                   std::to_string(expected.size()) + " tensors named like PyTorch's");
@@ -708,7 +704,7 @@ void Executor::load_weights(const SafetensorsFile& file, const std::string& sour
                   ", the model expects " + dims_str(shape));
     }
   }
-  for (const NamedTensor& t : file.tensors) {
+  for (const NamedTensor& t : tensors) {
     bool known = false;
     for (const auto& [name, shape] : expected) known = known || name == t.name;
     if (!known) {
@@ -716,9 +712,9 @@ void Executor::load_weights(const SafetensorsFile& file, const std::string& sour
     }
   }
   for (const ParamBinding& p : params_) {
-    write_param(p, find_tensor(file, p.name)->data.data(), 0, p.md.dims()[0]);
+    write_param(p, find_tensor(tensors, p.name)->data.data(), 0, p.md.dims()[0]);
   }
-  for (const StateBinding& s : states_) write_state(s, find_tensor(file, s.name)->data.data());
+  for (const StateBinding& s : states_) write_state(s, find_tensor(tensors, s.name)->data.data());
 }
 
 std::vector<NamedTensor> Executor::weights() const {

@@ -10,7 +10,7 @@
 //   ex.measured();                           //   what the arena counted
 // A new batch size or input shape means a new Executor (an explicit re-plan).
 //
-// Not here: epochs, data sets and evaluation (framework/trainer.h).
+// Not here: epochs, data sets and evaluation (train/trainer.h).
 #pragma once
 
 #include <cstdint>
@@ -23,11 +23,12 @@
 #include "framework/arena.h"
 #include "framework/checkpoint.h"
 #include "framework/graph.h"
+#include "framework/loss.h"
 #include "framework/memory_stats.h"
 #include "framework/planner.h"
 #include "framework/schedule.h"
 #include "framework/step_builder.h"
-#include "io/safetensors.h"
+#include "framework/tensor.h"
 
 namespace cnnmem {
 
@@ -38,7 +39,6 @@ inline constexpr bool kArenaGuardDefault = false;
 #endif
 
 class Optimizer;
-class SoftmaxCrossEntropy;
 
 struct ExecutorOptions {
   bool training = true;
@@ -95,7 +95,10 @@ class OpObserver {
 
 class Executor {
  public:
-  Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer);
+  // Training needs an optimizer and a loss (e.g. layers/softmax_cross_entropy.h); inference
+  // takes neither.
+  Executor(const Graph& graph, const ExecutorOptions& options, Optimizer* optimizer,
+           std::unique_ptr<Loss> loss = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -123,7 +126,8 @@ class Executor {
   void init_weights(uint64_t seed);  // PyTorch's default uniform ranges; also set_seed(seed)
   // Seeds the dropout masks (a mask is a function of the seed, the step and the layer).
   void set_seed(uint64_t seed);
-  void load_weights(const SafetensorsFile& file, const std::string& source);
+  // `source` names where the tensors came from, in errors (a file name).
+  void load_weights(const std::vector<NamedTensor>& tensors, const std::string& source);
   // Parameters, then state tensors (BatchNorm running statistics), by PyTorch name, shape and
   // layout: what a PyTorch state_dict holds. load_weights expects the same set.
   std::vector<NamedTensor> weights() const;
@@ -195,7 +199,7 @@ class Executor {
   const Graph* graph_;
   bool forward_differs_ = false;
   Optimizer* optimizer_;
-  std::unique_ptr<SoftmaxCrossEntropy> loss_;
+  std::unique_ptr<Loss> loss_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   Schedule schedule_;

@@ -1,7 +1,7 @@
 #include "framework/graph.h"
 
 #include "framework/error.h"
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 

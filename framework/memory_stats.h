@@ -8,7 +8,7 @@
 //   by_tag            live bytes per tag at the peak (they sum to peak_bytes)
 //   tag_peaks         each tag's own maximum over the step
 //   peak_at           the first op where the peak is reached
-// Not here: the report's wording (framework/report.h).
+// Not here: the report's wording (report/report.h).
 #pragma once
 
 #include <cstdint>

@@ -367,15 +367,6 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
   return read_from(source, name);
 }
 
-std::vector<const NamedTensor*> by_name(const std::vector<NamedTensor>& tensors) {
-  std::vector<const NamedTensor*> order;
-  order.reserve(tensors.size());
-  for (const NamedTensor& t : tensors) order.push_back(&t);
-  std::sort(order.begin(), order.end(),
-            [](const NamedTensor* a, const NamedTensor* b) { return a->name < b->name; });
-  return order;
-}
-
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   // 1. Validate and order by name; nothing touches the disk until the header is complete.
@@ -469,10 +460,7 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
 }
 
 const NamedTensor* find_tensor(const SafetensorsFile& file, const std::string& name) {
-  for (const NamedTensor& t : file.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  return find_tensor(file.tensors, name);
 }
 
 }  // namespace cnnmem

@@ -22,16 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include "framework/tensor.h"
+
 namespace cnnmem {
-
-struct NamedTensor {
-  std::string name;
-  std::vector<int64_t> shape;  // outermost first; {} is a scalar
-  std::vector<float> data;     // product(shape) values, row-major
-};
-
-// The tensors ordered by name: the order safetensors files store them in (and checksums read them).
-std::vector<const NamedTensor*> by_name(const std::vector<NamedTensor>& tensors);
 
 struct SafetensorsFile {
   std::vector<NamedTensor> tensors;  // in data-offset order

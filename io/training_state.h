@@ -12,7 +12,7 @@
 // then rename over DIR/state.safetensors and fsync DIR: a crash at any point leaves either the
 // previous state or the new one, complete. Reading verifies the checksum.
 //
-// Not here: what the trainer does with it (framework/trainer.h), or the executor's layouts.
+// Not here: what the trainer does with it (train/trainer.h), or the executor's layouts.
 //
 // Usage:
 //   write_training_state(dir, state);

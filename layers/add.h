@@ -10,7 +10,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 

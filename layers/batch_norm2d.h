@@ -22,7 +22,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 
@@ -30,6 +30,7 @@ class BatchNorm2d : public Layer {
  public:
   BatchNorm2d(std::string name, int64_t channels, double eps = 1e-5, double momentum = 0.1);
   const char* kind() const override { return "batch_norm2d"; }
+  bool forward_differs_in_training() const override { return true; }  // batch statistics
   int64_t channels() const { return channels_; }
 
   Dims infer(const std::vector<Dims>& in) const override;

@@ -4,7 +4,7 @@
 // Grouped convolution (`groups` > 1; depthwise when groups == IC) splits the channels into G
 // independent convolutions: PyTorch's weights are [OC, IC/G, KH, KW], oneDNN's are the 5-D
 // (G, OC/G, IC/G, KH, KW) view of the same values (`goihw`, or a blocked form of it).
-// A ReLU that follows can be fused as a post-op (set_fused_relu).
+// A ReLU that follows can be fused as a post-op (set_relu_fused).
 // Legend: N batch, C/IC input channels, OC output channels, G groups, H/W input size, KH/KW
 // kernel, OH/OW output size.
 // Not here: other fused post-ops, transposed convolution.
@@ -12,7 +12,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 
@@ -33,8 +33,9 @@ class Conv2d : public Layer {
   const char* kind() const override { return "conv2d"; }
   const Conv2dOptions& options() const { return opt_; }
   // Apply ReLU to dst inside the forward primitive (a oneDNN post-op); the Relu layer that
-  // follows is then planned with Relu::set_fused(true). Call before planning.
-  void set_fused_relu(bool on) { fused_relu_ = on; }
+  // follows is then planned with its own set_relu_fused(true). Call before planning.
+  bool absorbs_relu() const override { return true; }
+  void set_relu_fused(bool on) override { fused_relu_ = on; }
 
   Dims infer(const std::vector<Dims>& in) const override;
   std::vector<ParamDecl> params(const std::vector<Dims>& in) const override;

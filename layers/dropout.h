@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 
@@ -26,6 +26,7 @@ class Dropout : public Layer {
   Dropout(std::string name, double p = 0.5, uint64_t seed = 0);
   const char* kind() const override { return "dropout"; }
   double p() const { return p_; }
+  bool forward_differs_in_training() const override { return p_ > 0; }
 
   Dims infer(const std::vector<Dims>& in) const override;
   TensorRef plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) override;
@@ -38,7 +39,8 @@ class Dropout : public Layer {
   void set_seed(uint64_t seed) { counter_->seed = seed; }
   // Binds the ops planned from now on to an executor's step number and seed, both read at every
   // run (ops planned before keep their binding). Not done when the user set a step counter.
-  void bind_executor(const int64_t* step, const uint64_t* seed) {
+  void bind_step_counter(const int64_t* step, const uint64_t* seed) override {
+    if (has_user_step_counter()) return;
     auto c = std::make_shared<Counter>(*counter_);
     c->external = step;
     c->seed_source = seed;

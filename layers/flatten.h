@@ -4,7 +4,7 @@
 // Not here: flattening of other dimensions.
 #pragma once
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 

@@ -7,7 +7,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 

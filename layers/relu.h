@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include "framework/layer.h"
 
 namespace cnnmem {
 
@@ -20,9 +20,11 @@ class Relu : public Layer {
   std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
                                        const std::vector<bool>& need) override;
   bool in_place() const { return in_place_; }
+  bool writes_over_input() const override { return in_place_; }
+  bool is_relu() const override { return true; }
   // The producer (a convolution) already applied ReLU as a post-op: no forward op of its own,
   // its input is its output; backward is unchanged. Call before planning.
-  void set_fused(bool on) { fused_ = on; }
+  void set_relu_fused(bool on) override { fused_ = on; }
 
  private:
   std::optional<dnnl::eltwise_forward::primitive_desc> fwd_pd_;

@@ -7,17 +7,18 @@
 
 #include <cstdint>
 
+#include "framework/loss.h"
 #include "framework/step_builder.h"
 
 namespace cnnmem {
 
-class SoftmaxCrossEntropy {
+class SoftmaxCrossEntropy : public Loss {
  public:
   // labels: N int32 values; result: 2 floats {mean loss, number of correct argmax predictions}.
-  void plan_forward(StepBuilder& b, const TensorRef& logits, BufferId labels, BufferId result);
-  TensorRef plan_backward(StepBuilder& b);
-  // Only the first `rows` samples count (a last, partial evaluation batch). Default: all.
-  void set_valid_rows(int64_t rows) { valid_ = rows; }
+  void plan_forward(StepBuilder& b, const TensorRef& logits, BufferId labels,
+                    BufferId result) override;
+  TensorRef plan_backward(StepBuilder& b) override;
+  void set_valid_rows(int64_t rows) override { valid_ = rows; }
 
  private:
   TensorRef logits_;

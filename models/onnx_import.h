@@ -28,7 +28,7 @@
 //   cnnmem::ImportedModel m = cnnmem::import_onnx("model.onnx");
 //   cnnmem::Executor ex(m.graph, options, optimizer);
 //   ex.bind();
-//   ex.load_weights(cnnmem::SafetensorsFile{m.weights, {}}, "model.onnx");
+//   ex.load_weights(m.weights, "model.onnx");
 // Not here: ops beyond the list (they are refused), training-mode exports, dynamic shapes.
 #pragma once
 
@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "framework/graph.h"
-#include "io/safetensors.h"
+#include "framework/tensor.h"
 
 namespace cnnmem {
 

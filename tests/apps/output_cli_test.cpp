@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "tests/apps/cli_helpers.h"
-#include "tests/framework/trace_check.h"
+#include "tests/report/trace_check.h"
 
 namespace cnnmem::test {
 namespace {

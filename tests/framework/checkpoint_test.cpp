@@ -9,10 +9,8 @@
 #include <cstring>
 #include <numeric>
 
-#include "framework/batch_pipeline.h"
 #include "framework/error.h"
 #include "framework/executor.h"
-#include "framework/trainer.h"
 #include "layers/adaptive_avg_pool2d.h"
 #include "layers/add.h"
 #include "layers/batch_norm2d.h"
@@ -21,8 +19,11 @@
 #include "layers/flatten.h"
 #include "layers/linear.h"
 #include "layers/relu.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "train/batch_pipeline.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
@@ -54,7 +55,7 @@ ExecutorOptions train_options(int64_t batch, const std::string& policy, bool fus
 std::unique_ptr<Run> prepare(const Graph& g, const ExecutorOptions& o, const std::string& opt) {
   auto r = std::make_unique<Run>();
   r->opt = make_optimizer(config(opt));
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get());
+  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   r->ex->bind();
   r->ex->init_weights(7);
   r->data = load_train_data("synthetic", "", g, o.batch, 3);
@@ -116,7 +117,8 @@ TEST(CheckpointPolicy, RejectsMalformedPoliciesWithTheAcceptedForms) {
 
 TEST(CheckpointUnits, FusedAndInPlaceLayersJoinTheLayerWhoseOutputTheyOverwrite) {
   const Graph g = make_model("lenet5");
-  const Executor ex(g, train_options(2, "none"), make_optimizer(config("sgd")).get());
+  const Executor ex(g, train_options(2, "none"), make_optimizer(config("sgd")).get(),
+                    std::make_unique<SoftmaxCrossEntropy>());
   std::vector<std::string> names;
   for (const CheckpointUnit& u : ex.checkpoint_units()) names.push_back(u.name);
   // relu1/relu2 are fused into the convolutions, relu3/relu4 run in place after fc1/fc2.
@@ -130,7 +132,7 @@ TEST(CheckpointUnits, LayersPolicyNamesTheProblem) {
   auto opt = make_optimizer(config("sgd"));
   const auto message = [&](const std::string& policy) {
     try {
-      Executor ex(g, train_options(2, policy), opt.get());
+      Executor ex(g, train_options(2, policy), opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     } catch (const Error& e) {
       return std::string(e.what());
     }
@@ -287,7 +289,8 @@ TEST(CheckpointSearch, PeakOfARewriteIsThePredictorsPeak) {
   for (const std::string model : {"lenet5", "deep-chain-4"}) {
     const Graph g = make_model(model);
     auto opt = make_optimizer(config("adam"));
-    const Executor plain(g, train_options(2, "none"), opt.get());
+    const Executor plain(g, train_options(2, "none"), opt.get(),
+                         std::make_unique<SoftmaxCrossEntropy>());
     const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
                                   plain.checkpoint_shared());
     const int n = static_cast<int>(plain.checkpoint_units().size());
@@ -299,7 +302,8 @@ TEST(CheckpointSearch, PeakOfARewriteIsThePredictorsPeak) {
         names += (names.empty() ? "" : ",") + plain.checkpoint_units()[static_cast<size_t>(u)].name;
       }
       auto opt2 = make_optimizer(config("adam"));
-      const Executor ex(g, train_options(2, "layers:" + names), opt2.get());
+      const Executor ex(g, train_options(2, "layers:" + names), opt2.get(),
+                        std::make_unique<SoftmaxCrossEntropy>());
       EXPECT_EQ(search.peak(kept), ex.predicted().peak_bytes) << model << " " << names;
     }
   }
@@ -311,7 +315,8 @@ TEST(CheckpointSearch, BudgetFindsTheCheapestFittingSetLikeBruteForce) {
       SCOPED_TRACE(model + " batch " + std::to_string(batch));
       const Graph g = make_model(model);
       auto opt = make_optimizer(config("sgd"));
-      const Executor plain(g, train_options(batch, "none"), opt.get());
+      const Executor plain(g, train_options(batch, "none"), opt.get(),
+                           std::make_unique<SoftmaxCrossEntropy>());
       const auto& units = plain.checkpoint_units();
       const CheckpointSearch search(plain.schedule(), units, plain.checkpoint_shared());
       const int n = static_cast<int>(units.size());
@@ -348,7 +353,8 @@ TEST(CheckpointSearch, NothingFitsNamesTheSmallestPeak) {
   const Graph g = make_model("deep-chain-4");
   auto opt = make_optimizer(config("sgd"));
   try {
-    Executor ex(g, train_options(2, "budget:1000"), opt.get());
+    Executor ex(g, train_options(2, "budget:1000"), opt.get(),
+                std::make_unique<SoftmaxCrossEntropy>());
     FAIL() << "a 1000-byte budget fitted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("smallest achievable peak"), std::string::npos);
@@ -358,8 +364,10 @@ TEST(CheckpointSearch, NothingFitsNamesTheSmallestPeak) {
 TEST(CheckpointSearch, SqrtOnALongChainKeepsFewMapsAndRecomputesMostOfTheForwardPass) {
   const Graph g = make_model("deep-chain-16");
   auto opt = make_optimizer(config("sgd"));
-  const Executor plain(g, train_options(4, "none"), opt.get());
-  const Executor checkpointed(g, train_options(4, "sqrt"), opt.get());
+  const Executor plain(g, train_options(4, "none"), opt.get(),
+                       std::make_unique<SoftmaxCrossEntropy>());
+  const Executor checkpointed(g, train_options(4, "sqrt"), opt.get(),
+                              std::make_unique<SoftmaxCrossEntropy>());
   const auto act = [](const Executor& e) {
     return e.predicted().by_tag[tag_index(Tag::kActivation)];
   };

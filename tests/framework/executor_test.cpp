@@ -11,12 +11,13 @@
 #include <numeric>
 
 #include "framework/alloc_probe.h"
-#include "framework/batch_pipeline.h"
 #include "framework/error.h"
-#include "framework/trainer.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "tests/framework/memory_expect.h"
+#include "train/batch_pipeline.h"
+#include "train/trainer.h"
 
 // Counts malloc calls while `g_counting` is on, apart for those made while a oneDNN primitive
 // executes (oneDNN 2.6 builds an argument map per execute; see framework/alloc_probe.h).
@@ -59,7 +60,7 @@ std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, Optim
   o.guard = guard;
   o.fuse_update = fuse;
   o.clip_grad_norm = clip;
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get());
+  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   r->ex->bind();
   r->ex->init_weights(seed);
   r->data = load_train_data("synthetic", "", g, batch, seed);
@@ -198,7 +199,7 @@ TEST(Executor, InferenceAndTrainingInitialiseTheSameWeights) {
     train.batch = infer.batch = 1;
     infer.training = false;
     const std::unique_ptr<Optimizer> opt = make_optimizer(config("sgd"));
-    Executor a(g, train, opt.get()), b(g, infer, nullptr);
+    Executor a(g, train, opt.get(), std::make_unique<SoftmaxCrossEntropy>()), b(g, infer, nullptr);
     a.bind();
     b.bind();
     a.init_weights(5);
@@ -225,7 +226,7 @@ TEST(Executor, EveryPrimitiveIsJit) {
       ExecutorOptions o;
       o.training = training;
       o.batch = model == "vgg16" ? 2 : 64;
-      const Executor ex(g, o, opt.get());
+      const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
       const auto impls = ex.implementations();
       EXPECT_GT(impls.size(), 5u);
       for (const std::string& s : impls) {
@@ -279,7 +280,7 @@ TEST(Executor, WeightsRoundTripThroughBlockedLayouts) {
   for (NamedTensor& t : w) {
     for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = static_cast<float>(i % 97) * 0.01f;
   }
-  r->ex->load_weights(SafetensorsFile{w, {}}, "test");
+  r->ex->load_weights(w, "test");
   const std::vector<NamedTensor> back = r->ex->weights();
   for (size_t k = 0; k < w.size(); ++k) EXPECT_EQ(back[k].data, w[k].data) << w[k].name;
 }
@@ -320,7 +321,7 @@ TEST(FusedUpdate, RefusesGradientClipping) {
   ExecutorOptions o;
   o.fuse_update = true;
   o.clip_grad_norm = 1.0;
-  EXPECT_THROW({ Executor ex(g, o, opt.get()); }, Error);
+  EXPECT_THROW({ Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>()); }, Error);
 }
 
 TEST(ClipGradNorm, ScalesEveryGradientByTheGlobalNorm) {

@@ -28,6 +28,7 @@
 #include "framework/error.h"
 #include "framework/executor.h"
 #include "framework/planner.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 
@@ -197,10 +198,11 @@ TEST(ReuseTraining, PingPongIsAnErrorBecauseAStepIsNotAChain) {
   o.training = true;
   o.batch = 2;
   o.strategy = Strategy::kGreedyBySize;
-  EXPECT_NO_THROW(Executor(g, o, opt.get()));  // the step itself is fine
+  EXPECT_NO_THROW(Executor(g, o, opt.get(),
+                           std::make_unique<SoftmaxCrossEntropy>()));  // the step itself is fine
   o.strategy = Strategy::kPingPong;
   try {
-    Executor ex(g, o, opt.get());
+    Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     ADD_FAILURE() << "pingpong planned a training step";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("chain"));

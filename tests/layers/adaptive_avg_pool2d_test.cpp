@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -56,7 +57,7 @@ TEST(AdaptiveAvgPool2dLayerTest, GlobalPoolBackwardIsNotTheReferenceKernel) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  const Executor ex(g, o, opt.get());
+  const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   int pooling = 0;
   for (const std::string& impl : ex.implementations()) {
     EXPECT_EQ(impl.find("ref"), std::string::npos) << impl;

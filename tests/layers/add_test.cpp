@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -109,7 +110,7 @@ TEST(AddLayerTest, ResidualBlockTraining) {
   ExecutorOptions o;
   o.batch = 2;
   try {
-    const Executor ex(g, o, opt.get());
+    const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   } catch (const Error& e) {
     if (std::string(e.what()).find("feeds several layers") != std::string::npos) {
       GTEST_SKIP() << "needs executor gradient accumulation: " << e.what();

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -109,9 +110,9 @@ TEST(BatchNorm2dLayerTest, RunningStatisticsFollowPyTorch) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = b.n;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
-  ex.load_weights(SafetensorsFile{all, {}}, "test");
+  ex.load_weights(all, "test");
   std::copy(b.images.begin(), b.images.end(), ex.staging_images());
   std::copy(b.labels.begin(), b.labels.end(), ex.staging_labels());
   ex.run_step();
@@ -163,7 +164,7 @@ TEST(BatchNorm2dLayerTest, StateTensorsAreNotParameters) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   EXPECT_EQ(ex.param_count(), 6);
   ASSERT_EQ(ex.states().size(), 3u);
   EXPECT_EQ(ex.states()[0].name, "bn.running_mean");
@@ -197,11 +198,8 @@ TEST(BatchNorm2dLayerTest, StateTensorsAreNotParameters) {
   // A state_dict without the running statistics is refused, like PyTorch's strict loading.
   std::vector<NamedTensor> partial = ex.weights();
   partial.erase(partial.begin() + 3);
-  expect_error(
-      [&] {
-        ex.load_weights(SafetensorsFile{partial, {}}, "w.safetensors");
-      },
-      {"w.safetensors", "bn.running_var", "missing"});
+  expect_error([&] { ex.load_weights(partial, "w.safetensors"); },
+               {"w.safetensors", "bn.running_var", "missing"});
 }
 
 // A recomputation re-plans the forward op (phase recompute) with the same parameters and
@@ -252,7 +250,8 @@ TEST(BatchNorm2dLayerTest, RejectsBadArguments) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 1;
-  expect_error([&] { Executor ex(g, o, opt.get()); }, {name, "more than one value per channel"});
+  expect_error([&] { Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>()); },
+               {name, "more than one value per channel"});
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -214,7 +215,7 @@ TEST(Conv2dLayerTest, DepthwiseWithFusedRelu) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  const Executor ex(g, o, opt.get());
+  const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   bool fused = true;
   for (const Op& op : ex.schedule().ops) fused = fused && op.name != "relu.forward";
   EXPECT_TRUE(fused);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -64,7 +65,7 @@ TEST(DropoutLayerTest, MaskIsAPureFunctionOfSeedStepLayerAndIndex) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
   const std::vector<float> first = forward_ones(net, ex, 2);
   step_number = 1;
@@ -114,7 +115,7 @@ TEST(DropoutLayerTest, ExternalStepCounterRepeatsTheMask) {
   cfg.name = "sgd";
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
   const std::vector<float> a = forward_ones(net, ex, 1);
   EXPECT_EQ(forward_ones(net, ex, 1), a);
@@ -135,7 +136,8 @@ TEST(DropoutLayerTest, IdentityInInferenceAndAtZero) {
     const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
     ExecutorOptions o;
     o.training = training;
-    const Executor ex(g, o, training ? opt.get() : nullptr);
+    const Executor ex(g, o, training ? opt.get() : nullptr,
+                      training ? std::make_unique<SoftmaxCrossEntropy>() : nullptr);
     for (const Buffer& buf : ex.schedule().buffers) {
       EXPECT_EQ(buf.name.find("drop"), std::string::npos) << buf.name;
     }

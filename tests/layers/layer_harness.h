@@ -43,6 +43,7 @@
 #include "layers/pool2d.h"
 #include "layers/relu.h"
 #include "layers/relu6.h"
+#include "layers/softmax_cross_entropy.h"
 #include "optimizers/optimizer.h"
 #include "tests/layers/layer_reference.h"
 
@@ -391,9 +392,10 @@ inline ExecutorRun run_executor(const Net& net, const Batch& batch,
   ExecutorOptions o;
   o.training = training;
   o.batch = batch.n;
-  Executor ex(g, o, training ? opt.get() : nullptr);
+  Executor ex(g, o, training ? opt.get() : nullptr,
+              training ? std::make_unique<SoftmaxCrossEntropy>() : nullptr);
   ex.bind();
-  ex.load_weights(SafetensorsFile{params, {}}, "test");
+  ex.load_weights(params, "test");
   std::copy(batch.images.begin(), batch.images.end(), ex.staging_images());
   ExecutorRun r;
   if (training) std::copy(batch.labels.begin(), batch.labels.end(), ex.staging_labels());

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
 namespace cnnmem {
@@ -110,7 +111,8 @@ InPlacePlan plan_relus(bool conv_first, bool training) {
   ExecutorOptions o;
   o.training = training;
   o.batch = 2;
-  const Executor ex(g, o, training ? opt.get() : nullptr);
+  const Executor ex(g, o, training ? opt.get() : nullptr,
+                    training ? std::make_unique<SoftmaxCrossEntropy>() : nullptr);
   return {relu1->in_place(), relu2->in_place(), has_buffer(ex, "relu1.dst"),
           has_buffer(ex, "relu2.dst")};
 }

@@ -37,7 +37,7 @@ LossRun run_loss(const std::vector<float>& logits, int64_t k, const std::vector<
   ExecutorOptions o;
   o.training = true;
   o.batch = n;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
   if (valid_rows >= 0) ex.set_valid_rows(valid_rows);
   std::copy(logits.begin(), logits.end(), ex.staging_images());
@@ -144,9 +144,9 @@ TEST(SoftmaxCrossEntropyLossTest, GradientOfValidRowsOnly) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 3;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
-  ex.load_weights(SafetensorsFile{params, {}}, "test");
+  ex.load_weights(params, "test");
   ex.set_valid_rows(2);
   std::copy(full.images.begin(), full.images.end(), ex.staging_images());
   std::copy(full.labels.begin(), full.labels.end(), ex.staging_labels());

@@ -14,8 +14,9 @@
 
 #include "framework/error.h"
 #include "framework/executor.h"
+#include "framework/layer.h"
 #include "io/safetensors.h"
-#include "layers/layer.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "tests/models/onnx_test_util.h"
@@ -92,9 +93,9 @@ TEST(OnnxImport, TrainingStepPredictedEqualsMeasured) {
   ExecutorOptions o;
   o.training = true;
   o.batch = 2;
-  Executor ex(m.graph, o, opt.get());
+  Executor ex(m.graph, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
-  ex.load_weights(SafetensorsFile{m.weights, {}}, "small_resnet.onnx");
+  ex.load_weights(m.weights, "small_resnet.onnx");
   const SafetensorsFile io = read_safetensors(kDir + "small_resnet_io.safetensors");
   const std::vector<float>& x = find_tensor(io, "input")->data;
   std::copy(x.begin(), x.end(), ex.staging_images());
@@ -271,7 +272,7 @@ TEST(OnnxImport, AddOfOneTensorTwice) {
   auto opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 1;
-  Executor ex(im.graph, o, opt.get());
+  Executor ex(im.graph, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
   ex.staging_labels()[0] = 1;
   ex.run_step();

@@ -33,7 +33,7 @@ inline std::vector<float> run_inference(const ImportedModel& m, const std::vecto
   o.batch = batch;
   Executor ex(m.graph, o, nullptr);
   ex.bind();
-  ex.load_weights(SafetensorsFile{m.weights, {}}, "imported");
+  ex.load_weights(m.weights, "imported");
   EXPECT_EQ(static_cast<int64_t>(input.size()), batch * dims_product(m.graph.input_dims()));
   std::memcpy(ex.staging_images(), input.data(), input.size() * sizeof(float));
   ex.run_step();

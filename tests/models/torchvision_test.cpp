@@ -12,8 +12,9 @@
 
 #include "framework/error.h"
 #include "framework/executor.h"
+#include "framework/layer.h"
 #include "layers/batch_norm2d.h"
-#include "layers/layer.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 
@@ -195,7 +196,7 @@ TEST(TorchvisionModelsTest, ModelsPlanTraining) {
     const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
     ExecutorOptions o;
     o.batch = 2;
-    const Executor ex(g, o, opt.get());
+    const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     EXPECT_EQ(ex.params().size(), param_shapes(g).size());
     for (const std::string& impl : ex.implementations()) {
       // The executor's gradient accumulation ("<node>.diff_sum*") is checked in tests/framework.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "framework/executor.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "tests/framework/memory_expect.h"
@@ -49,7 +50,7 @@ TEST_P(ZooMemory, PredictedEqualsMeasured) {
   o.training = training;
   o.batch = batch;
   o.strategy = Strategy::kGreedyBySize;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   const MemoryStats predicted = ex.predicted();  // before anything is allocated
   ex.bind();
   ex.init_weights(1);

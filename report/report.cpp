@@ -1,12 +1,11 @@
-#include "framework/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
 
-#include "framework/bytes.h"
-#include "layers/layer.h"
-#include "layers/relu.h"
+#include "framework/layer.h"
+#include "report/bytes.h"
 
 namespace cnnmem {
 
@@ -91,8 +90,7 @@ std::vector<std::string> explain_difference(const Graph& graph, const Executor& 
   int64_t in_place = 0;
   int n_in_place = 0;
   for (const Node& n : graph.nodes()) {
-    const auto* relu = dynamic_cast<const Relu*>(n.layer.get());
-    if (relu != nullptr && relu->in_place()) {
+    if (n.layer && n.layer->writes_over_input()) {
       in_place += 4 * ex.options().batch * dims_product(n.dims);
       ++n_in_place;
     }

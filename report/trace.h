@@ -10,14 +10,14 @@
 //                                    bytes by tag
 // Usage:
 //   const nlohmann::json trace = chrome_trace(ex.schedule(), recorder.timeline(), "cnnmem ...");
-// Not here: recording the step (framework/timeline.h) or writing the file (apps/output_flags.h).
+// Not here: recording the step (report/timeline.h) or writing the file (apps/output_flags.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "framework/schedule.h"
-#include "framework/timeline.h"
+#include "report/timeline.h"
 
 namespace cnnmem {
 

@@ -1,9 +1,9 @@
-#include "framework/trace.h"
+#include "report/trace.h"
 
 #include <cstdio>
 
-#include "framework/bytes.h"
 #include "framework/error.h"
+#include "report/bytes.h"
 
 namespace cnnmem {
 

@@ -1,6 +1,6 @@
 // Training progress: the line's wording, the bar on a terminal (redrawn in place, throttled,
 // ended by a newline) and plain lines every N steps elsewhere, driven by a hand-held clock.
-#include "framework/progress.h"
+#include "report/progress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "framework/html_assets.h"
+#include "report/html_assets.h"
 
 namespace cnnmem {
 

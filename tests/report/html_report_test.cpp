@@ -1,16 +1,17 @@
 // The HTML pages: self-contained (nothing fetched), their data cannot break out of its <script>,
 // and the step page's numbers add up (timeline peak, buffers at the peak, per-layer bytes).
 // Drawing them is tested in a real browser (tests/apps/html_chromium_test.cpp).
-#include "framework/html_report.h"
+#include "report/html_report.h"
 
 #include <gtest/gtest.h>
 
 #include <regex>
 
 #include "framework/error.h"
-#include "framework/html_assets.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "report/html_assets.h"
 
 namespace cnnmem {
 namespace {
@@ -58,7 +59,8 @@ StepFixture planned(const std::string& model, bool training, int64_t batch) {
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
-  f.ex = std::make_unique<Executor>(f.graph, o, f.opt.get());
+  f.ex =
+      std::make_unique<Executor>(f.graph, o, f.opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   f.h.model = model;
   f.h.mode = training ? "train" : "infer";
   f.h.optimizer = training ? "sgd" : "none";

@@ -7,14 +7,14 @@
 // Usage:
 //   ProgressPrinter progress(stderr, isatty(STDERR_FILENO), every);
 //   options.on_step = [&](const TrainStep& s) { progress.step(s); };
-// Not here: training itself (framework/trainer.h).
+// Not here: training itself (train/trainer.h).
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
-#include "framework/trainer.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 

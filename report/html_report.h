@@ -1,6 +1,6 @@
 // HTML reports: one self-contained page per run (no network, no external scripts or fonts; a
 // Content-Security-Policy forbids any fetch). The page carries its data as JSON and an inline
-// script (framework/html_assets.h) draws the charts as SVG.
+// script (report/html_assets.h) draws the charts as SVG.
 //
 // The page of one step (train, infer, cost) shows: the stacked timeline of live bytes by tag
 // over the step's ops with the peak marked and named; the bytes by tag at the peak and the
@@ -13,7 +13,7 @@
 //   const Timeline t = predict_timeline(ex.schedule(), ex.lifetimes());
 //   std::string page = step_html(header, graph, ex, textbook, t, /*measured=*/false, {});
 //   std::string cmp = comparison_html("compare-reuse", "vgg16 inference", "...", true, json);
-// Not here: writing files (apps/output_flags.h), the numbers themselves (framework/report.h).
+// Not here: writing files (apps/output_flags.h), the numbers themselves (report/report.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,8 +22,8 @@
 #include "framework/executor.h"
 #include "framework/graph.h"
 #include "framework/process_memory.h"
-#include "framework/report.h"
-#include "framework/timeline.h"
+#include "report/report.h"
+#include "report/timeline.h"
 
 namespace cnnmem {
 

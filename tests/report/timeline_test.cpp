@@ -1,7 +1,7 @@
 // The memory timeline: the prediction from the schedule equals, op by op and tag by tag, what the
 // arena counts while the step runs (through the executor's OpObserver); the recorder keeps the
 // last step and allocates nothing while it runs; the CSV forms.
-#include "framework/timeline.h"
+#include "report/timeline.h"
 
 #include <gtest/gtest.h>
 
@@ -9,12 +9,13 @@
 #include <numeric>
 #include <sstream>
 
-#include "framework/batch_pipeline.h"
 #include "framework/error.h"
 #include "framework/process_memory.h"
-#include "framework/trainer.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
+#include "train/batch_pipeline.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
@@ -36,7 +37,7 @@ std::unique_ptr<Rig> rig(const Graph& g, bool training, int64_t batch, const cha
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get());
+  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   r->ex->bind();
   r->ex->init_weights(1);
   r->data = load_train_data("synthetic", "", g, batch, 1);
@@ -127,7 +128,7 @@ TEST(TimelineCsv, ColumnsAndTotals) {
   auto opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  const Executor ex(g, o, opt.get());
+  const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   const Timeline t = predict_timeline(ex.schedule(), ex.lifetimes());
   std::istringstream in(timeline_csv(ex.schedule(), t));
   std::string line;
@@ -202,7 +203,7 @@ TEST(LiveBuffersAt, LargestFirstAndSumToTheLiveBytes) {
   auto opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  const Executor ex(g, o, opt.get());
+  const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   const Timeline t = predict_timeline(ex.schedule(), ex.lifetimes());
   for (int op : {0, t.peak_op, static_cast<int>(t.ops.size()) - 1}) {
     const std::vector<BufferId> ids = live_buffers_at(ex.schedule(), ex.lifetimes(), op);

@@ -9,7 +9,7 @@
 // The recorder allocates nothing while a step runs (it fills records made in its constructor),
 // so an observed step stays allocation-free; with several steps it keeps the last complete one.
 //
-// Not here: drawing or writing it (framework/trace.h, framework/html_report.h).
+// Not here: drawing or writing it (report/trace.h, report/html_report.h).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "framework/timeline.h"
+#include "report/timeline.h"
 
 #include <algorithm>
 #include <cstdio>

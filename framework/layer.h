@@ -44,6 +44,22 @@ class Layer {
   virtual std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
                                                const std::vector<bool>& need) = 0;
 
+  // What the executor needs to know about a layer, without knowing its type.
+  // The training forward computes something else than inference (dropout, batch statistics), so
+  // evaluation needs an inference pass of its own.
+  virtual bool forward_differs_in_training() const { return false; }
+  // Training: the executor's step number and seed, read at every run by layers whose forward
+  // draws random numbers (dropout), so that a recomputed forward repeats the draw.
+  virtual void bind_step_counter(const int64_t* /*step*/, const uint64_t* /*seed*/) {}
+  // The layer writes its output over its input's buffer (an in-place ReLU), as planned.
+  virtual bool writes_over_input() const { return false; }
+  // Fusing an elementwise ReLU into the producer: `is_relu` marks the ReLU that can be absorbed,
+  // `absorbs_relu` the producer that can apply it as a post-op. The executor pairs them and
+  // calls set_relu_fused on both, before planning.
+  virtual bool is_relu() const { return false; }
+  virtual bool absorbs_relu() const { return false; }
+  virtual void set_relu_fused(bool /*on*/) {}
+
  protected:
   std::string error_prefix() const { return std::string(kind()) + " \"" + name_ + "\": "; }
 

@@ -1,6 +1,6 @@
-// The one byte formatter (framework/bytes.h): digit grouping, the largest readable unit from B to
+// The one byte formatter (report/bytes.h): digit grouping, the largest readable unit from B to
 // TiB, and the "N B (human)" form of the reports.
-#include "framework/bytes.h"
+#include "report/bytes.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "framework/html_report.h"
+#include "report/html_report.h"
 
 #include <algorithm>
 
-#include "framework/bytes.h"
 #include "framework/error.h"
-#include "framework/html_assets.h"
-#include "layers/layer.h"
+#include "framework/layer.h"
+#include "report/bytes.h"
+#include "report/html_assets.h"
 
 namespace cnnmem {
 

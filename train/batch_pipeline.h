@@ -4,7 +4,7 @@
 // copy. The first batch of an epoch is assembled before the epoch starts, so a batch never
 // crosses an epoch boundary (or an evaluation pass).
 //
-// Not here: reading files (io/idx.h), shuffling policy (framework/trainer.cpp).
+// Not here: reading files (io/idx.h), shuffling policy (train/trainer.cpp).
 #pragma once
 
 #include <tbb/task_arena.h>

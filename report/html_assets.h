@@ -7,7 +7,7 @@
 //   kind "compare-reuse"       arena bytes and peak live bytes per strategy, the lower bound
 //   kind "sweep-checkpoint"    peak memory against recompute (and step time when measured)
 // Every tag has one colour on every chart; SVG <title> elements give the details on hover.
-// Not here: the data (framework/html_report.h).
+// Not here: the data (report/html_report.h).
 #pragma once
 
 #include <string_view>

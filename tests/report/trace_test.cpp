@@ -1,6 +1,6 @@
 // The Chrome trace of a measured step validates against the Trace Event Format, has a slice per
 // op and a counter track per tag, and its peak is the measured peak.
-#include "framework/trace.h"
+#include "report/trace.h"
 
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -8,12 +8,13 @@
 #include <memory>
 #include <numeric>
 
-#include "framework/batch_pipeline.h"
 #include "framework/error.h"
-#include "framework/trainer.h"
+#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
-#include "tests/framework/trace_check.h"
+#include "tests/report/trace_check.h"
+#include "train/batch_pipeline.h"
+#include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
@@ -25,7 +26,7 @@ TEST(ChromeTrace, MeasuredTrainingStepValidates) {
   auto opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 4;
-  Executor ex(g, o, opt.get());
+  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
   ex.bind();
   ex.init_weights(1);
   const TrainData data = load_train_data("synthetic", "", g, 4, 1);

@@ -1,4 +1,4 @@
-#include "framework/batch_pipeline.h"
+#include "train/batch_pipeline.h"
 
 #include <algorithm>
 

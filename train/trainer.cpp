@@ -1,4 +1,4 @@
-#include "framework/trainer.h"
+#include "train/trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -76,9 +76,7 @@ double evaluate_in_eval_mode(const Executor& trained, const Samples& samples) {
   eo.guard = trained.options().guard;
   Executor eval(trained.graph(), eo, nullptr);
   eval.bind();
-  SafetensorsFile weights;
-  weights.tensors = trained.weights();
-  eval.load_weights(weights, "the training step's weights");
+  eval.load_weights(trained.weights(), "the training step's weights");
   BatchPipeline pipeline(eval, samples, eo.batch);
   std::vector<int64_t> order(static_cast<size_t>(samples.count));
   std::iota(order.begin(), order.end(), int64_t{0});
@@ -198,10 +196,8 @@ TrainResult train(Executor& executor, const TrainData& data, const TrainOptions&
                   std::to_string(per_epoch) +
                   " steps an epoch of this data set; resume with the saved run's data and batch");
     }
-    SafetensorsFile weights;
-    weights.tensors = s.weights;
     const std::string source = "training state " + training_state_path(options.state_dir);
-    executor.load_weights(weights, source);
+    executor.load_weights(s.weights, source);
     executor.load_optimizer_state(s.optimizer_state, source);
     executor.set_optimizer_step(s.optimizer_step);
     executor.set_steps_run(s.executor_steps);

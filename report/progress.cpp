@@ -1,11 +1,11 @@
-#include "framework/progress.h"
+#include "report/progress.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-#include "framework/bytes.h"
 #include "framework/error.h"
+#include "report/bytes.h"
 
 namespace cnnmem {
 

@@ -1,4 +1,4 @@
-#include "framework/bytes.h"
+#include "report/bytes.h"
 
 #include <array>
 #include <cstdio>

@@ -4,7 +4,7 @@
 // Usage:
 //   TrainData data = load_train_data("fashion-mnist", dir, graph, batch, seed);
 //   TrainResult r = train(executor, data, options);
-// Not here: the step itself (framework/executor.h), reports (framework/report.h).
+// Not here: the step itself (framework/executor.h), reports (report/report.h).
 #pragma once
 
 #include <cstdint>
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "framework/batch_pipeline.h"
 #include "framework/executor.h"
 #include "framework/process_memory.h"
 #include "io/training_state.h"
+#include "train/batch_pipeline.h"
 
 namespace cnnmem {
 
@@ -32,7 +32,7 @@ struct TrainData {
 TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
                           int64_t batch, uint64_t seed);
 
-// One finished training step, for progress reports (framework/progress.h).
+// One finished training step, for progress reports (report/progress.h).
 struct TrainStep {
   int64_t step = 0;    // 0-based
   int64_t steps = 0;   // of the whole run
