@@ -10,6 +10,9 @@
 //   ex.measured();                           //   what the arena counted
 // A new batch size or input shape means a new Executor (an explicit re-plan).
 //
+// The step is compiled by framework/step_compiler.h and checkpointed by
+// framework/checkpoint_units.h; its buffers are placed by framework/buffer_layout.h. Host tensor
+// I/O (weights, state, optimizer state) is in executor_io.cpp.
 // Not here: epochs, data sets and evaluation (train/trainer.h).
 #pragma once
 
@@ -21,63 +24,21 @@
 #include <vector>
 
 #include "framework/arena.h"
+#include "framework/buffer_layout.h"
 #include "framework/checkpoint.h"
+#include "framework/checkpoint_units.h"
 #include "framework/graph.h"
 #include "framework/loss.h"
 #include "framework/memory_stats.h"
 #include "framework/planner.h"
 #include "framework/schedule.h"
 #include "framework/step_builder.h"
+#include "framework/step_compiler.h"
 #include "framework/tensor.h"
 
 namespace cnnmem {
 
-#ifdef CNNMEM_ARENA_GUARD
-inline constexpr bool kArenaGuardDefault = true;
-#else
-inline constexpr bool kArenaGuardDefault = false;
-#endif
-
 class Optimizer;
-
-struct ExecutorOptions {
-  bool training = true;
-  int64_t batch = 1;
-  Strategy strategy = Strategy::kGreedyBySize;
-  // Apply each parameter's update as soon as its gradient is complete, and free that gradient:
-  // gradient memory falls from every parameter's to the largest layer's.
-  bool fuse_update = false;
-  // > 0: scale gradients so that their global L2 norm is at most this (PyTorch's
-  // clip_grad_norm_). Needs every gradient before any update, so it excludes fuse_update.
-  double clip_grad_norm = 0;
-  // ReLU writes over its input where that is legal (off: every layer gets its own output).
-  bool in_place = true;
-  // Inference: layer outputs (by layer name) kept alive and readable after the pass.
-  std::vector<std::string> keep;
-  // Fill released buffers with NaN, so a read after reuse shows in the output.
-  bool poison = false;
-  // Arena guard mode (framework/arena.h): canaries after every buffer, checked after every op;
-  // on by default in builds configured with CNNMEM_ARENA_GUARD (Debug and the sanitizer build).
-  bool guard = kArenaGuardDefault;
-  // Training: which layer inputs to keep and which to recompute (framework/checkpoint.h).
-  CheckpointPolicy checkpoint;
-};
-
-// What checkpointing did to a training step.
-struct CheckpointInfo {
-  std::string policy = "none";
-  std::vector<std::string> kept;  // layers whose input is kept (besides the images)
-  double recompute_flops = 0;     // per step
-  double forward_flops = 0;       // of the whole forward pass, per step
-};
-
-// Fills the staging input buffers; the load op calls it at the start of every step.
-class BatchSource {
- public:
-  virtual ~BatchSource() = default;
-  virtual void wait_ready() = 0;     // the next batch is in the staging buffers when this returns
-  virtual void prefetch_next() = 0;  // start preparing the batch after it
-};
 
 // Sees every op of a measured step as it runs (traces, timelines). Called on the step's thread,
 // after the op's buffers are acquired and the op ran; must not allocate if the step is to stay
@@ -110,12 +71,12 @@ class Executor {
   // The graph this executor was planned from (it must outlive the executor).
   const Graph& graph() const { return *graph_; }
   // BatchNorm or dropout: evaluation needs an inference pass, not the training forward ops.
-  bool forward_differs_in_training() const { return forward_differs_; }
-  const Schedule& schedule() const { return schedule_; }
+  bool forward_differs_in_training() const { return step_.forward_differs; }
+  const Schedule& schedule() const { return step_.schedule; }
   const std::vector<Lifetime>& lifetimes() const { return lifetimes_; }
   const std::vector<int64_t>& offsets() const { return offsets_; }
   const MemoryStats& predicted() const { return predicted_; }
-  const std::vector<ParamBinding>& params() const { return params_; }
+  const std::vector<ParamBinding>& params() const { return step_.params; }
   int64_t param_count() const;
   // oneDNN implementation name of every primitive call, e.g. "conv1.forward: jit:avx512_core".
   std::vector<std::string> implementations() const;
@@ -133,7 +94,7 @@ class Executor {
   std::vector<NamedTensor> weights() const;
   // Non-trainable persistent tensors, registered through StepBuilder::state(); plan() copies
   // them from its StepBuilder next to the parameters (`states_ = b.states();`).
-  const std::vector<StateBinding>& states() const { return states_; }
+  const std::vector<StateBinding>& states() const { return step_.states; }
   std::vector<NamedTensor> gradients() const;  // of the last training step, same names
   // Training: every optimizer_state buffer ("adam.m.features.0.weight"), in its parameter's
   // plain PyTorch shape, in schedule order; with optimizer_step(), what a resumed run needs to
@@ -143,12 +104,12 @@ class Executor {
   int64_t optimizer_step() const;  // steps the optimizer has begun (0 before the first)
   void set_optimizer_step(int64_t step);
   // Restores the step number that dropout masks depend on (steps_run()), for a resumed run.
-  void set_steps_run(int64_t steps) { steps_run_ = steps; }
+  void set_steps_run(int64_t steps) { context_.steps_run = steps; }
 
   // Staging input buffers: (N, C, H, W) floats and N int32 labels.
   float* staging_images() const;
   int32_t* staging_labels() const;
-  void set_batch_source(BatchSource* source) { source_ = source; }
+  void set_batch_source(BatchSource* source) { context_.source = source; }
   void set_valid_rows(int64_t rows);
   // Every op of the following run_step calls goes to `observer` (null: none). Not owned.
   void set_observer(OpObserver* observer) { observer_ = observer; }
@@ -164,27 +125,17 @@ class Executor {
   // Training: the units checkpointing works with (of the schedule before any rewrite), the
   // buffers it never copies, and what the policy chose.
   const std::vector<CheckpointUnit>& checkpoint_units() const { return units_; }
-  const std::vector<BufferId>& checkpoint_shared() const { return checkpoint_shared_; }
+  const std::vector<BufferId>& checkpoint_shared() const { return step_.checkpoint_shared; }
   const CheckpointInfo& checkpoint() const { return checkpoint_; }
 
   MemoryStats measured() const { return measured_; }
-  int64_t steps_run() const { return steps_run_; }
+  int64_t steps_run() const { return context_.steps_run; }
 
  private:
   struct BoundCall {
     dnnl::primitive prim;
     std::unordered_map<int, dnnl::memory> args;
   };
-  void plan(const Graph& graph);
-  void plan_clip_grad_norm(StepBuilder& b);
-  void fuse_conv_relu(const Graph& graph);
-  void find_checkpoint_units(const Graph& graph, const std::vector<TensorRef>& values,
-                             const std::vector<std::pair<size_t, size_t>>& node_fwd,
-                             const std::vector<std::pair<size_t, size_t>>& node_bwd);
-  void apply_checkpoint_policy(const Graph& graph);
-  TensorRef accumulate_gradient(StepBuilder& b, const std::string& name, const TensorRef& have,
-                                const TensorRef& more);
-  int unit_index(const Graph& graph, const std::string& name) const;
   void run_op(size_t i);
   // Rows [first, first + count) of the outermost dimension, from plain (PyTorch) layout.
   void write_param(const ParamBinding& p, const float* plain, int64_t first, int64_t count);
@@ -197,26 +148,16 @@ class Executor {
 
   ExecutorOptions options_;
   const Graph* graph_;
-  bool forward_differs_ = false;
   Optimizer* optimizer_;
   std::unique_ptr<Loss> loss_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  Schedule schedule_;
+  StepContext context_;  // read by the compiled ops at run time
+  CompiledStep step_;
   std::vector<Lifetime> lifetimes_;
   std::vector<int64_t> offsets_;
   MemoryStats predicted_;
-  std::vector<ParamBinding> params_;
-  std::vector<StateBinding> states_;
-  BufferId images_ = kNoBuffer, labels_ = kNoBuffer, staging_images_ = kNoBuffer,
-           staging_labels_ = kNoBuffer, result_ = kNoBuffer;
-  TensorRef logits_;
-  std::vector<std::pair<std::string, TensorRef>> kept_;
-  size_t forward_end_ = 0;  // ops [0, forward_end_) are load, forward and loss forward
-  int gradient_sums_ = 0;
-  uint64_t dropout_seed_ = 0;  // read by the dropout ops at every run
   std::vector<CheckpointUnit> units_;
-  std::vector<BufferId> checkpoint_shared_;
   CheckpointInfo checkpoint_;
 
   std::unique_ptr<Arena> arena_;
@@ -224,10 +165,8 @@ class Executor {
   std::vector<std::unique_ptr<BufferTable>> op_tables_;  // per op with aliases: its own view
   std::vector<std::vector<BoundCall>> bound_;
   std::vector<std::vector<BufferId>> starts_, ends_;
-  BatchSource* source_ = nullptr;
   OpObserver* observer_ = nullptr;
   MemoryStats measured_;
-  int64_t steps_run_ = 0;
 };
 
 }  // namespace cnnmem
