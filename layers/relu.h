@@ -1,36 +1,19 @@
-// relu: max(x, 0) on oneDNN's eltwise. In place (dst is src's buffer) when nothing else needs
-// src afterwards; backward reads dst (oneDNN's relu_use_dst_for_bwd), so no extra copy of the
-// input is kept, and diff_src overwrites diff_dst.
-// Not here: other activations.
+// relu: max(x, 0) (PyTorch's ReLU), an eltwise layer (layers/eltwise.h): in place when nothing
+// else needs its input, backward from dst. A convolution before it can apply it as a post-op
+// (Layer::absorbs_relu); the ReLU then plans no forward op of its own.
 #pragma once
 
-#include <optional>
-
-#include "framework/layer.h"
+#include "layers/eltwise.h"
 
 namespace cnnmem {
 
-class Relu : public Layer {
+class Relu : public Eltwise {
  public:
-  explicit Relu(std::string name) : Layer(std::move(name)) {}
+  explicit Relu(std::string name)
+      : Eltwise(std::move(name), dnnl::algorithm::eltwise_relu_use_dst_for_bwd, 0.f, 0.f) {}
   const char* kind() const override { return "relu"; }
-
-  Dims infer(const std::vector<Dims>& in) const override;
-  TensorRef plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) override;
-  std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
-                                       const std::vector<bool>& need) override;
-  bool in_place() const { return in_place_; }
-  bool writes_over_input() const override { return in_place_; }
   bool is_relu() const override { return true; }
-  // The producer (a convolution) already applied ReLU as a post-op: no forward op of its own,
-  // its input is its output; backward is unchanged. Call before planning.
   void set_relu_fused(bool on) override { fused_ = on; }
-
- private:
-  std::optional<dnnl::eltwise_forward::primitive_desc> fwd_pd_;
-  TensorRef dst_;
-  bool in_place_ = false;
-  bool fused_ = false;
 };
 
 }  // namespace cnnmem
