@@ -10,6 +10,7 @@
 
 #include "apps/output_path.h"
 #include "framework/error.h"
+#include "io/atomic_file.h"
 #include "report/html_report.h"
 #include "report/trace.h"
 
@@ -37,8 +38,6 @@ std::string buffers_csv_path(const std::string& csv) {
 }
 
 namespace {
-
-std::string errno_text() { return std::strerror(errno); }
 
 void check_writable(const std::string& flag, const std::string& path) {
   check_output_path(flag, path);
@@ -79,37 +78,6 @@ void check_output_flags(const OutputFlags& f, bool measured) {
   }
 }
 
-void write_file_atomic(const std::string& flag, const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error(flag + ": cannot create " + tmp + " (" + errno_text() +
-                "); check that the directory is writable");
-  }
-  size_t done = 0;
-  bool ok = true;
-  while (ok && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const std::string why = ok ? "" : errno_text();
-  if (::close(fd) != 0 && ok) ok = false;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw Error(flag + ": cannot write " + path + " (" + (why.empty() ? errno_text() : why) +
-                "); check free disk space");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string rename_error = errno_text();
-    ::unlink(tmp.c_str());
-    throw Error(flag + ": cannot replace " + path + " (" + rename_error +
-                "); check that it is not a directory");
-  }
-}
-
 StepRecording::StepRecording(Executor& ex, bool enabled) : ex_(ex) {
   if (!enabled) return;
   recorder_ = std::make_unique<TimelineRecorder>(ex.schedule());
@@ -142,12 +110,12 @@ void write_step_outputs(const OutputFlags& f, const ReportHeader& h, const Graph
     const nlohmann::json other = {{"model", h.model},           {"mode", h.mode},
                                   {"batch", h.batch},           {"optimizer", h.optimizer},
                                   {"checkpoint", h.checkpoint}, {"reuse", h.reuse}};
-    write_file_atomic("--trace", f.trace,
+    write_file_atomic(f.trace, "--trace",
                       chrome_trace(ex.schedule(), timeline, name, other).dump() + "\n");
     wrote(f.trace, "Chrome trace of step " + std::to_string(timeline.step));
   }
   if (!f.html.empty()) {
-    write_file_atomic("--html", f.html,
+    write_file_atomic(f.html, "--html",
                       step_html(h, graph, ex, textbook, timeline, measured, outside));
     wrote(f.html,
           std::string("HTML report, ") +
@@ -155,8 +123,8 @@ void write_step_outputs(const OutputFlags& f, const ReportHeader& h, const Graph
   }
   if (!f.csv.empty()) {
     const std::string buffers = buffers_csv_path(f.csv);
-    write_file_atomic("--csv", f.csv, timeline_csv(ex.schedule(), timeline));
-    write_file_atomic("--csv", buffers,
+    write_file_atomic(f.csv, "--csv", timeline_csv(ex.schedule(), timeline));
+    write_file_atomic(buffers, "--csv",
                       buffers_csv(ex.schedule(), ex.lifetimes(), ex.offsets(), timeline.peak_op));
     wrote(f.csv, "timeline");
     wrote(buffers, "buffer table");
@@ -167,7 +135,7 @@ void write_comparison_html(const std::string& path, const std::string& kind,
                            const std::string& title, const std::string& subtitle, bool measured,
                            const nlohmann::json& data, bool quiet) {
   if (path.empty()) return;
-  write_file_atomic("--html", path, comparison_html(kind, title, subtitle, measured, data));
+  write_file_atomic(path, "--html", comparison_html(kind, title, subtitle, measured, data));
   if (!quiet) std::cerr << "wrote " << path << " (HTML report)\n";
 }
 

@@ -41,9 +41,6 @@ void check_output_flags(const OutputFlags& f, bool measured);
 // "run.csv" -> "run.buffers.csv", "run" -> "run.buffers.csv".
 std::string buffers_csv_path(const std::string& csv);
 
-// Writes `text` to `path` through a temporary file in the same directory and a rename.
-void write_file_atomic(const std::string& flag, const std::string& path, const std::string& text);
-
 // Attaches a TimelineRecorder to `ex` while it lives (when `enabled`); it keeps the last step run.
 class StepRecording {
  public:

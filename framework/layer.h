@@ -15,12 +15,6 @@
 
 namespace cnnmem {
 
-struct ParamDecl {
-  std::string name;  // full name, e.g. "conv1.weight" (PyTorch's)
-  Dims shape;        // PyTorch's shape and layout (OIHW, [out, in], [C])
-  int64_t fan_in = 1;
-};
-
 class Layer {
  public:
   explicit Layer(std::string name) : name_(std::move(name)) {}

@@ -70,9 +70,9 @@ TensorRef StepBuilder::reorder_to(const TensorRef& have, const dnnl::memory::des
   return to;
 }
 
-const ParamBinding& StepBuilder::param(const std::string& name, const Dims& torch_shape,
-                                       int64_t fan_in, const dnnl::memory::desc& md,
+const ParamBinding& StepBuilder::param(const ParamDecl& decl, const dnnl::memory::desc& md,
                                        std::optional<float> init_constant) {
+  const std::string& name = decl.name;
   for (const ParamBinding& p : params_) {
     CNNMEM_CHECK_MSG(p.name != name, "parameter " + name + " registered twice");
   }
@@ -81,8 +81,8 @@ const ParamBinding& StepBuilder::param(const std::string& name, const Dims& torc
   }
   ParamBinding p;
   p.name = name;
-  p.torch_shape = torch_shape;
-  p.fan_in = fan_in;
+  p.torch_shape = decl.shape;
+  p.fan_in = decl.fan_in;
   p.md = md;
   p.init_constant = init_constant;
   p.weight = book(name, Tag::kWeight, md, /*persistent=*/true).buffer;

@@ -38,6 +38,13 @@ struct ParamBinding {
 // A persistent tensor that is not trained: no gradient, no optimizer state, not counted among
 // the parameters (BatchNorm's running_mean, running_var, num_batches_tracked). Tagged weight;
 // initialised to `init_value`, saved and loaded by its PyTorch name like the parameters.
+// A trainable parameter as a layer declares it (Layer::params), before any layout exists.
+struct ParamDecl {
+  std::string name;  // full name, e.g. "conv1.weight" (PyTorch's)
+  Dims shape;        // PyTorch's shape and layout (OIHW, [out, in], [C])
+  int64_t fan_in = 1;
+};
+
 struct StateBinding {
   std::string name;       // "bn1.running_mean"
   Dims torch_shape;       // PyTorch's shape ({} for a scalar such as num_batches_tracked)
@@ -91,9 +98,14 @@ class StepBuilder {
 
   // Registers a trainable parameter in layout `md`: books its weight (and, in training, its
   // gradient) as persistent buffers.
+  // A layer passes the declaration its params() returns, so that a parameter is declared once.
+  const ParamBinding& param(const ParamDecl& decl, const dnnl::memory::desc& md,
+                            std::optional<float> init_constant = std::nullopt);
   const ParamBinding& param(const std::string& name, const Dims& torch_shape, int64_t fan_in,
                             const dnnl::memory::desc& md,
-                            std::optional<float> init_constant = std::nullopt);
+                            std::optional<float> init_constant = std::nullopt) {
+    return param(ParamDecl{name, torch_shape, fan_in}, md, init_constant);
+  }
   const std::vector<ParamBinding>& params() const { return params_; }
   // Registers a non-trainable persistent tensor (see StateBinding): one persistent buffer tagged
   // weight, in training and inference alike.

@@ -21,6 +21,7 @@
 #include <system_error>
 
 #include "framework/error.h"
+#include "io/atomic_file.h"
 
 namespace cnnmem {
 namespace {
@@ -33,8 +34,6 @@ using Json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
 constexpr const char* kMetadataKey = "__metadata__";
-
-std::string errno_text() { return std::system_category().message(errno); }
 
 // Names decoded from JSON may hold control characters; keep our messages to one line.
 std::string one_line(std::string s) {
@@ -219,21 +218,6 @@ std::vector<Entry> parse_entries(const std::string& path, const Json& header, ui
   return entries;
 }
 
-// Writes all of [data, data + n), retrying on partial writes and EINTR.
-bool write_all(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 // The bytes of a whole file on disk, read where asked.
 class FileSource {
  public:
@@ -414,49 +398,13 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
 
   // 2. Temporary file, fsync, rename, fsync the directory.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error("safetensors: cannot create " + tmp + " (" + errno_text() +
-                "); check that the directory exists and is writable");
-  }
-  try {
+  write_file_atomic(path, "safetensors", [&](int fd) {
     bool ok = write_all(fd, len_bytes, 8) && write_all(fd, text.data(), text.size());
     for (size_t i = 0; ok && i < order.size(); ++i) {
       ok = write_all(fd, order[i]->data.data(), order[i]->data.size() * sizeof(float));
     }
-    if (!ok || ::fsync(fd) != 0) {
-      throw Error("safetensors: cannot write " + tmp + " (" + errno_text() +
-                  "); check free disk space");
-    }
-    const int close_rc = ::close(fd);
-    fd = -1;
-    if (close_rc != 0) {
-      throw Error("safetensors: cannot close " + tmp + " (" + errno_text() +
-                  "); check free disk space");
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      throw Error("safetensors: cannot rename " + tmp + " to " + path + " (" + errno_text() +
-                  "); check that " + path + " is not a directory");
-    }
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {  // if the directory cannot be opened, the fsync'ed file is all we can do
-    const int sync_rc = ::fsync(dir_fd);
-    const int sync_errno = errno;
-    ::close(dir_fd);
-    if (sync_rc != 0 && sync_errno != EINVAL) {  // EINVAL: this file system cannot sync dirs
-      errno = sync_errno;
-      throw Error("safetensors: wrote " + path + " but cannot sync directory " + dir + " (" +
-                  errno_text() + "); the file may not survive a crash");
-    }
-  }
+    return ok;
+  });
 }
 
 const NamedTensor* find_tensor(const SafetensorsFile& file, const std::string& name) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "framework/error.h"
+#include "io/atomic_file.h"
 
 namespace cnnmem {
 namespace {
@@ -61,18 +62,6 @@ std::string checksum(const std::vector<NamedTensor>& tensors,
   char text[32];
   std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(h.value()));
   return text;
-}
-
-void sync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;  // the fsync'ed file is all we can do
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) {  // EINVAL: this file system cannot sync directories
-    throw Error("training state: cannot sync directory " + dir + " (" + std::strerror(err) +
-                "); the state may not survive a crash: check the disk");
-  }
 }
 
 // The test hook: sleep between the complete temporary file and the rename.
@@ -138,7 +127,7 @@ void write_training_state(const std::string& dir, const TrainingState& state) {
     throw Error("training state: cannot rename " + tmp + " to " + path + " (" + std::strerror(err) +
                 "); check that " + dir + " is writable");
   }
-  sync_directory(dir);
+  sync_directory(dir, "training state");
 }
 
 TrainingState read_training_state(const std::string& dir) {

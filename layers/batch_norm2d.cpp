@@ -74,8 +74,9 @@ TensorRef BatchNorm2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>
   const memory::desc vec({channels_}, memory::data_type::f32, memory::format_tag::a);
   CNNMEM_CHECK(fwd_pd_->mean_desc() == vec && fwd_pd_->variance_desc() == vec);
   if (!recompute_) {
-    weight_ = b.param(name() + ".weight", {channels_}, channels_, vec, 1.0f);
-    bias_ = b.param(name() + ".bias", {channels_}, channels_, vec, 0.0f);
+    const std::vector<ParamDecl> decls = params({});
+    weight_ = b.param(decls[0], vec, 1.0f);
+    bias_ = b.param(decls[1], vec, 0.0f);
     running_mean_ = b.state(name() + ".running_mean", {channels_}, vec, 0.0f);
     running_var_ = b.state(name() + ".running_var", {channels_}, vec, 1.0f);
     num_batches_tracked_ =

@@ -108,13 +108,10 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   const Phase phase = Phase::kForward;
   src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
                       b.training() ? Tag::kActivation : Tag::kWorkspace, phase);
-  weight_ = b.param(name() + ".weight", params({})[0].shape, params({})[0].fan_in,
-                    fwd_pd_->weights_desc());
+  const std::vector<ParamDecl> decls = params({});
+  weight_ = b.param(decls[0], fwd_pd_->weights_desc());
   bias_.reset();
-  if (opt_.bias) {
-    bias_ =
-        b.param(name() + ".bias", {opt_.out_channels}, params({})[0].fan_in, fwd_pd_->bias_desc());
-  }
+  if (opt_.bias) bias_ = b.param(decls[1], fwd_pd_->bias_desc());
   const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
   std::vector<std::pair<int, TensorRef>> args = {
       {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};

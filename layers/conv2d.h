@@ -17,6 +17,18 @@
 namespace cnnmem {
 
 struct Conv2dOptions {
+  Conv2dOptions() = default;
+  Conv2dOptions(int64_t in, int64_t out, int64_t kernel_size, int64_t stride_ = 1,
+                int64_t padding_ = 0, int64_t dilation_ = 1, bool bias_ = true, int64_t groups_ = 1)
+      : in_channels(in),
+        out_channels(out),
+        kernel(kernel_size),
+        stride(stride_),
+        padding(padding_),
+        dilation(dilation_),
+        bias(bias_),
+        groups(groups_) {}
+
   int64_t in_channels = 0;
   int64_t out_channels = 0;
   int64_t kernel = 1;

@@ -60,12 +60,10 @@ TensorRef Linear::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   fwd_pd_.emplace(desc, b.attr(), b.engine());
   src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
                       b.training() ? Tag::kActivation : Tag::kWorkspace, Phase::kForward);
-  weight_ = b.param(name() + ".weight", {out_features_, in_features_}, in_features_,
-                    fwd_pd_->weights_desc());
+  const std::vector<ParamDecl> decls = params({});
+  weight_ = b.param(decls[0], fwd_pd_->weights_desc());
   bias_.reset();
-  if (bias_on_) {
-    bias_ = b.param(name() + ".bias", {out_features_}, in_features_, fwd_pd_->bias_desc());
-  }
+  if (bias_on_) bias_ = b.param(decls[1], fwd_pd_->bias_desc());
   const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
   std::vector<std::pair<int, TensorRef>> args = {
       {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};

@@ -24,16 +24,9 @@ namespace {
 std::unique_ptr<Layer> make_layer(const OnnxLayerSpec& s) {
   switch (s.kind) {
     case OnnxLayerKind::kConv: {
-      Conv2dOptions o;
-      o.in_channels = s.in_channels;
-      o.out_channels = s.out_channels;
-      o.kernel = s.kernel;
-      o.stride = s.stride;
-      o.padding = s.padding;
-      o.dilation = s.dilation;
-      o.bias = s.bias;
-      o.groups = s.groups;
-      return std::make_unique<Conv2d>(s.name, o);
+      return std::make_unique<Conv2d>(
+          s.name, Conv2dOptions(s.in_channels, s.out_channels, s.kernel, s.stride, s.padding,
+                                s.dilation, s.bias, s.groups));
     }
     case OnnxLayerKind::kMaxPool:
       return std::make_unique<Pool2d>(s.name, PoolKind::kMax, s.kernel, s.stride, s.padding);

@@ -23,36 +23,23 @@ Graph image_model(const std::string& name, const Dims& input) {
   return Graph(name, input, kClasses);
 }
 
-Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
-                   bool bias, int64_t groups = 1) {
-  Conv2dOptions o;
-  o.in_channels = in;
-  o.out_channels = out;
-  o.kernel = kernel;
-  o.stride = stride;
-  o.padding = padding;
-  o.bias = bias;
-  o.groups = groups;
-  return o;
-}
-
 std::string at(const std::string& prefix, int index) { return prefix + std::to_string(index); }
 
 // ---- alexnet and vgg ----------------------------------------------------------------------
 
 Graph alexnet(const Dims& input) {
   Graph g = image_model("alexnet", input);
-  g.add(std::make_unique<Conv2d>("features.0", conv(3, 64, 11, 4, 2, true)));
+  g.add(std::make_unique<Conv2d>("features.0", Conv2dOptions(3, 64, 11, 4, 2, 1, true)));
   g.add(std::make_unique<Relu>("features.1"));
   g.add(std::make_unique<Pool2d>("features.2", PoolKind::kMax, 3, 2));
-  g.add(std::make_unique<Conv2d>("features.3", conv(64, 192, 5, 1, 2, true)));
+  g.add(std::make_unique<Conv2d>("features.3", Conv2dOptions(64, 192, 5, 1, 2, 1, true)));
   g.add(std::make_unique<Relu>("features.4"));
   g.add(std::make_unique<Pool2d>("features.5", PoolKind::kMax, 3, 2));
-  g.add(std::make_unique<Conv2d>("features.6", conv(192, 384, 3, 1, 1, true)));
+  g.add(std::make_unique<Conv2d>("features.6", Conv2dOptions(192, 384, 3, 1, 1, 1, true)));
   g.add(std::make_unique<Relu>("features.7"));
-  g.add(std::make_unique<Conv2d>("features.8", conv(384, 256, 3, 1, 1, true)));
+  g.add(std::make_unique<Conv2d>("features.8", Conv2dOptions(384, 256, 3, 1, 1, 1, true)));
   g.add(std::make_unique<Relu>("features.9"));
-  g.add(std::make_unique<Conv2d>("features.10", conv(256, 256, 3, 1, 1, true)));
+  g.add(std::make_unique<Conv2d>("features.10", Conv2dOptions(256, 256, 3, 1, 1, 1, true)));
   g.add(std::make_unique<Relu>("features.11"));
   g.add(std::make_unique<Pool2d>("features.12", PoolKind::kMax, 3, 2));
   g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 6, 6));
@@ -78,7 +65,7 @@ Graph vgg(const std::string& name, const std::vector<int64_t>& cfg, bool bn, con
       g.add(std::make_unique<Pool2d>(at("features.", i++), PoolKind::kMax, 2));
       continue;
     }
-    g.add(std::make_unique<Conv2d>(at("features.", i++), conv(in, v, 3, 1, 1, true)));
+    g.add(std::make_unique<Conv2d>(at("features.", i++), Conv2dOptions(in, v, 3, 1, 1, 1, true)));
     if (bn) g.add(std::make_unique<BatchNorm2d>(at("features.", i++), v));
     g.add(std::make_unique<Relu>(at("features.", i++)));
     in = v;
@@ -121,20 +108,21 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
   const int64_t out = bottleneck ? planes * 4 : planes;
   int y = 0;
   if (bottleneck) {
-    y = conv_bn(g, x, p + "conv1", p + "bn1", conv(in, planes, 1, 1, 0, false));
+    y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, planes, 1, 1, 0, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
-    y = conv_bn(g, y, p + "conv2", p + "bn2", conv(planes, planes, 3, stride, 1, false));
+    y = conv_bn(g, y, p + "conv2", p + "bn2",
+                Conv2dOptions(planes, planes, 3, stride, 1, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu2"), {y});
-    y = conv_bn(g, y, p + "conv3", p + "bn3", conv(planes, out, 1, 1, 0, false));
+    y = conv_bn(g, y, p + "conv3", p + "bn3", Conv2dOptions(planes, out, 1, 1, 0, 1, false));
   } else {
-    y = conv_bn(g, x, p + "conv1", p + "bn1", conv(in, planes, 3, stride, 1, false));
+    y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, planes, 3, stride, 1, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
-    y = conv_bn(g, y, p + "conv2", p + "bn2", conv(planes, planes, 3, 1, 1, false));
+    y = conv_bn(g, y, p + "conv2", p + "bn2", Conv2dOptions(planes, planes, 3, 1, 1, 1, false));
   }
   int identity = x;
   if (stride != 1 || in != out) {
-    identity =
-        conv_bn(g, x, p + "downsample.0", p + "downsample.1", conv(in, out, 1, stride, 0, false));
+    identity = conv_bn(g, x, p + "downsample.0", p + "downsample.1",
+                       Conv2dOptions(in, out, 1, stride, 0, 1, false));
   }
   y = g.add(std::make_unique<Add>(p + "add"), {y, identity});
   return g.add(std::make_unique<Relu>(p + (bottleneck ? "relu3" : "relu2")), {y});
@@ -143,7 +131,7 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
 Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck,
              const Dims& input) {
   Graph g = image_model(name, input);
-  int x = conv_bn(g, 0, "conv1", "bn1", conv(3, 64, 7, 2, 3, false));
+  int x = conv_bn(g, 0, "conv1", "bn1", Conv2dOptions(3, 64, 7, 2, 3, 1, false));
   x = g.add(std::make_unique<Relu>("relu"), {x});
   x = g.add(std::make_unique<Pool2d>("maxpool", PoolKind::kMax, 3, 2, 1), {x});
   int64_t in = 64;
@@ -168,7 +156,7 @@ Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottl
 int conv_bn_relu6(Graph& g, int x, const std::string& p, int64_t in, int64_t out, int64_t kernel,
                   int64_t stride, int64_t groups) {
   x = conv_bn(g, x, p + "0", p + "1",
-              conv(in, out, kernel, stride, (kernel - 1) / 2, false, groups));
+              Conv2dOptions(in, out, kernel, stride, (kernel - 1) / 2, 1, false, groups));
   return g.add(std::make_unique<Relu6>(p + "2"), {x});
 }
 
@@ -193,7 +181,9 @@ Graph mobilenet_v2(const Dims& input) {
       int i = 0;
       if (s.expand != 1) y = conv_bn_relu6(g, y, at(p, i++) + ".", in, hidden, 1, 1, 1);
       y = conv_bn_relu6(g, y, at(p, i++) + ".", hidden, hidden, 3, stride, hidden);
-      y = g.add(std::make_unique<Conv2d>(at(p, i), conv(hidden, s.channels, 1, 1, 0, false)), {y});
+      y = g.add(
+          std::make_unique<Conv2d>(at(p, i), Conv2dOptions(hidden, s.channels, 1, 1, 0, 1, false)),
+          {y});
       y = g.add(std::make_unique<BatchNorm2d>(at(p, i + 1), s.channels), {y});
       if (stride == 1 && in == s.channels) {
         y = g.add(std::make_unique<Add>(at("features.", index - 1) + ".add"), {y, x});

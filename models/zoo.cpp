@@ -15,21 +15,12 @@
 namespace cnnmem {
 namespace {
 
-Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t padding) {
-  Conv2dOptions o;
-  o.in_channels = in;
-  o.out_channels = out;
-  o.kernel = kernel;
-  o.padding = padding;
-  return o;
-}
-
 Graph lenet5(const std::optional<Dims>& input) {
   Graph g("lenet5", input.value_or(Dims{1, 28, 28}), 10);
-  g.add(std::make_unique<Conv2d>("conv1", conv(1, 6, 5, 2)));
+  g.add(std::make_unique<Conv2d>("conv1", Conv2dOptions(1, 6, 5, 1, 2)));
   g.add(std::make_unique<Relu>("relu1"));
   g.add(std::make_unique<Pool2d>("pool1", PoolKind::kMax, 2));
-  g.add(std::make_unique<Conv2d>("conv2", conv(6, 16, 5, 0)));
+  g.add(std::make_unique<Conv2d>("conv2", Conv2dOptions(6, 16, 5, 1, 0)));
   g.add(std::make_unique<Relu>("relu2"));
   g.add(std::make_unique<Pool2d>("pool2", PoolKind::kMax, 2));
   g.add(std::make_unique<Flatten>("flatten"));
@@ -49,7 +40,8 @@ void vgg_features(Graph& g, int64_t in, const std::vector<int64_t>& cfg) {
     if (v == 0) {
       g.add(std::make_unique<Pool2d>("features." + std::to_string(index++), PoolKind::kMax, 2));
     } else {
-      g.add(std::make_unique<Conv2d>("features." + std::to_string(index++), conv(in, v, 3, 1)));
+      g.add(std::make_unique<Conv2d>("features." + std::to_string(index++),
+                                     Conv2dOptions(in, v, 3, 1, 1)));
       g.add(std::make_unique<Relu>("features." + std::to_string(index++)));
       in = v;
     }
@@ -87,7 +79,8 @@ Graph deep_chain(int64_t depth, const std::optional<Dims>& input) {
   Graph g("deep-chain-" + std::to_string(depth), input.value_or(Dims{3, kSize, kSize}), 10);
   int64_t in = 3;
   for (int64_t i = 0; i < depth; ++i) {
-    g.add(std::make_unique<Conv2d>("features." + std::to_string(2 * i), conv(in, kWidth, 3, 1)));
+    g.add(std::make_unique<Conv2d>("features." + std::to_string(2 * i),
+                                   Conv2dOptions(in, kWidth, 3, 1, 1)));
     g.add(std::make_unique<Relu>("features." + std::to_string(2 * i + 1)));
     in = kWidth;
   }
