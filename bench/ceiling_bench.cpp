@@ -29,20 +29,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
 namespace {
-
-// With --benchmark_repetitions: the best repetition, what the step costs when no other process
-// takes a core (the machine's vCPUs are shared; medians show the typical case).
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 struct Case {
   std::string model;
@@ -100,29 +98,27 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void set_common(benchmark::State& state, const Case& c, const Executor& ex) {
-  state.SetItemsProcessed(state.iterations() * c.batch);
-  state.counters["FLOPS"] =
-      benchmark::Counter(total_flops(ex.schedule()), benchmark::Counter::kIsIterationInvariantRate);
+void set_counters(benchmark::State& state, const Executor& ex) {
+  set_step_rates(state, ex);
   state.counters["peak_bytes"] = static_cast<double>(ex.predicted().peak_bytes);
 }
 
 void bench_step(benchmark::State& state, const Case& c, int threads) {
   Fixture& f = fixture(c, threads);
   for (auto _ : state) f.h->ex->run_step();
-  set_common(state, c, *f.h->ex);
+  set_counters(state, *f.h->ex);
 }
 
 void bench_replay_all(benchmark::State& state, const Case& c, int threads) {
   Fixture& f = fixture(c, threads);
   for (auto _ : state) f.r->run_all();
-  set_common(state, c, *f.h->ex);
+  set_counters(state, *f.h->ex);
 }
 
 void bench_ceiling(benchmark::State& state, const Case& c, int threads) {
   Fixture& f = fixture(c, threads);
   for (auto _ : state) f.r_ceiling->run_dnnl();
-  set_common(state, c, *f.h->ex);
+  set_counters(state, *f.h->ex);
 }
 
 double thread_cpu_seconds() {
@@ -135,7 +131,7 @@ double thread_cpu_seconds() {
 void bench_ceiling_small_serial(benchmark::State& state, const Case& c, int threads) {
   Fixture& f = fixture(c, threads);
   for (auto _ : state) f.r_ceiling->run_dnnl_small_serial(threads);
-  set_common(state, c, *f.h->ex);
+  set_counters(state, *f.h->ex);
 }
 
 void bench_side_by_side(benchmark::State& state, const Case& c, int threads) {
@@ -180,7 +176,7 @@ void bench_profile(benchmark::State& state, const Case& c, int threads) {
     total += seconds;
   }
   state.counters["total_ms"] = total / n * 1e3;
-  // The table of the last (longest) run of this benchmark; printed by main at the end.
+  // The table of the last (longest) run of this benchmark; print_profiles prints it at the end.
   const Schedule& s = f.r->schedule();
   char line[256];
   std::snprintf(line, sizeof line, "\nper-op profile: %s batch %lld %s, %d threads (ms per step)\n",
@@ -195,6 +191,12 @@ void bench_profile(benchmark::State& state, const Case& c, int threads) {
     table += line;
   }
   profiles()[c.model + "/" + std::to_string(threads)] = table;
+}
+
+// With CNNMEM_BENCH_PROFILE set: the per-op tables of the profile benchmarks, to stderr.
+void print_profiles() {
+  if (std::getenv("CNNMEM_BENCH_PROFILE") == nullptr) return;
+  for (const auto& [name, table] : profiles()) std::fputs(table.c_str(), stderr);
 }
 
 void register_all() {
@@ -216,10 +218,10 @@ void register_all() {
           {"side_by_side", bench_side_by_side},
           {"profile", bench_profile}};
       for (const auto& [part, fn] : parts) {
-        auto* b = benchmark::RegisterBenchmark(
-            (base + part + tail).c_str(),
+        auto* b = register_wall_clock(
+            base + part + tail, benchmark::kMillisecond,
             [p, threads, fn = fn](benchmark::State& st) { fn(st, *p, threads); });
-        b->Unit(benchmark::kMillisecond)->UseRealTime()->ComputeStatistics("min", min_of);
+        b->ComputeStatistics("min", min_of);
         // Medians over enough alternations to mean something on a shared machine.
         if (std::string(part) == "side_by_side") b->MinTime(3.0);
         if (c.iterations > 0) b->Iterations(c.iterations);
@@ -232,13 +234,6 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  if (std::getenv("CNNMEM_BENCH_PROFILE") != nullptr) {
-    for (const auto& [name, table] : cnnmem::bench::profiles()) std::fputs(table.c_str(), stderr);
-  }
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all,
+                                 cnnmem::bench::print_profiles);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
@@ -58,9 +59,7 @@ void bench_checkpoint(benchmark::State& state, const Case& c, int threads) {
   });
   Executor& ex = *h.ex;
   for (auto _ : state) ex.run_step();
-  state.SetItemsProcessed(state.iterations() * c.batch);
-  state.counters["FLOPS"] =
-      benchmark::Counter(total_flops(ex.schedule()), benchmark::Counter::kIsIterationInvariantRate);
+  set_step_rates(state, ex);
   state.counters["activation_bytes"] =
       static_cast<double>(ex.measured().by_tag[tag_index(Tag::kActivation)]);
   state.counters["peak_bytes"] = static_cast<double>(ex.measured().peak_bytes);
@@ -78,9 +77,9 @@ void register_all() {
       const std::string name = "train/" + c.model + "/b" + std::to_string(c.batch) + "/sgd/" +
                                c.policy + "/threads:" + std::to_string(threads);
       const Case* p = &c;
-      auto* b = benchmark::RegisterBenchmark(
-          name.c_str(), [p, threads](benchmark::State& st) { bench_checkpoint(st, *p, threads); });
-      b->Unit(benchmark::kMillisecond)->UseRealTime();
+      auto* b = register_wall_clock(
+          name, benchmark::kMillisecond,
+          [p, threads](benchmark::State& st) { bench_checkpoint(st, *p, threads); });
       if (c.iterations > 0) b->Iterations(c.iterations);
     }
   }
@@ -90,10 +89,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

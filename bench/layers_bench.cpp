@@ -22,13 +22,13 @@
 //      [--benchmark_filter=vgg16] ; CNNMEM_BENCH_THREADS=1,2 (default) sets the thread counts.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "layers/conv2d.h"
 #include "layers/flatten.h"
 #include "layers/linear.h"
@@ -38,10 +38,6 @@
 
 namespace cnnmem::bench {
 namespace {
-
-// With --benchmark_repetitions: the best repetition, what the step costs when no other process
-// takes a core (the machine's vCPUs are shared; medians show the typical case).
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t padding, bool bias = true) {
   Conv2dOptions o;
@@ -182,8 +178,7 @@ void bench_call(benchmark::State& state, const LayerCase& lc, int threads, size_
     r.run_call(op, call);
     r.wait();
   }
-  state.counters["FLOPS"] =
-      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = flops_rate(flops);
   state.counters["peak_bytes"] = static_cast<double>(f.h->ex->predicted().peak_bytes);
 }
 
@@ -210,11 +205,16 @@ void bench_step(benchmark::State& state, const LayerCase& lc, int threads, bool 
     }
   }
   const Schedule& s = ex.schedule();
-  const double flops = forward_only ? phase_flops(s, Phase::kForward) : total_flops(s);
   state.counters["FLOPS"] =
-      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+      flops_rate(forward_only ? phase_flops(s, Phase::kForward) : total_flops(s));
   state.counters["peak_bytes"] = static_cast<double>(ex.predicted().peak_bytes);
   state.SetItemsProcessed(state.iterations() * lc.batch);
+}
+
+// Milliseconds on the wall clock, with the best repetition as "min".
+void register_ms(const std::string& name, std::function<void(benchmark::State&)> fn) {
+  register_wall_clock(name, benchmark::kMillisecond, std::move(fn))
+      ->ComputeStatistics("min", min_of);
 }
 
 void register_all() {
@@ -238,6 +238,7 @@ void register_all() {
         reorders.push_back(i);
       }
     }
+    const LayerCase* p = &lc;
     for (int threads : thread_counts()) {
       const std::string base = "layer/" + lc.name + "/b" + std::to_string(lc.batch) + "/";
       const std::string tail = "/threads:" + std::to_string(threads);
@@ -254,38 +255,20 @@ void register_all() {
           std::string part = fwd ? "fwd" : "bwd";
           if (bwd && weighted) part = k + 1 < op.calls.size() ? "bwd_data" : "bwd_weights";
           const double flops = op.flops / static_cast<double>(op.calls.size());
-          const LayerCase* p = &lc;
-          benchmark::RegisterBenchmark((base + part + tail).c_str(),
-                                       [p, threads, i, k, flops](benchmark::State& st) {
-                                         bench_call(st, *p, threads, i, k, flops);
-                                       })
-              ->Unit(benchmark::kMillisecond)
-              ->UseRealTime()
-              ->ComputeStatistics("min", min_of);
+          register_ms(base + part + tail, [p, threads, i, k, flops](benchmark::State& st) {
+            bench_call(st, *p, threads, i, k, flops);
+          });
         }
       }
       if (!reorders.empty()) {
-        const LayerCase* p = &lc;
-        benchmark::RegisterBenchmark(
-            (base + "reorders" + tail).c_str(),
-            [p, threads, reorders](benchmark::State& st) { bench_ops(st, *p, threads, reorders); })
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->ComputeStatistics("min", min_of);
+        register_ms(base + "reorders" + tail, [p, threads, reorders](benchmark::State& st) {
+          bench_ops(st, *p, threads, reorders);
+        });
       }
-      const LayerCase* p = &lc;
-      benchmark::RegisterBenchmark(
-          (base + "step" + tail).c_str(),
-          [p, threads](benchmark::State& st) { bench_step(st, *p, threads, false); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->ComputeStatistics("min", min_of);
-      benchmark::RegisterBenchmark(
-          (base + "forward_pass" + tail).c_str(),
-          [p, threads](benchmark::State& st) { bench_step(st, *p, threads, true); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->ComputeStatistics("min", min_of);
+      register_ms(base + "step" + tail,
+                  [p, threads](benchmark::State& st) { bench_step(st, *p, threads, false); });
+      register_ms(base + "forward_pass" + tail,
+                  [p, threads](benchmark::State& st) { bench_step(st, *p, threads, true); });
     }
   }
 }
@@ -294,10 +277,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
@@ -150,30 +151,22 @@ void register_all() {
         }
         if (n < 4096) continue;  // biases: nothing to see
         const std::string base = "update/" + model + "/" + op.name + "/";
-        benchmark::RegisterBenchmark((base + "library" + tail).c_str(),
-                                     [model, threads, i, n](benchmark::State& st) {
-                                       bench_library(st, model, threads, {i}, n);
-                                     })
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark(
-            (base + "reference" + tail).c_str(),
-            [threads, n](benchmark::State& st) { bench_reference(st, threads, {n}); })
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime();
+        register_wall_clock(base + "library" + tail, benchmark::kMicrosecond,
+                            [model, threads, i, n](benchmark::State& st) {
+                              bench_library(st, model, threads, {i}, n);
+                            });
+        register_wall_clock(
+            base + "reference" + tail, benchmark::kMicrosecond,
+            [threads, n](benchmark::State& st) { bench_reference(st, threads, {n}); });
       }
       const std::string base = "update/" + model + "/all/";
-      benchmark::RegisterBenchmark((base + "library" + tail).c_str(),
-                                   [model, threads, all_ops, all_elements](benchmark::State& st) {
-                                     bench_library(st, model, threads, all_ops, all_elements);
-                                   })
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(
-          (base + "reference" + tail).c_str(),
-          [threads, all_sizes](benchmark::State& st) { bench_reference(st, threads, all_sizes); })
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
+      register_wall_clock(base + "library" + tail, benchmark::kMicrosecond,
+                          [model, threads, all_ops, all_elements](benchmark::State& st) {
+                            bench_library(st, model, threads, all_ops, all_elements);
+                          });
+      register_wall_clock(
+          base + "reference" + tail, benchmark::kMicrosecond,
+          [threads, all_sizes](benchmark::State& st) { bench_reference(st, threads, all_sizes); });
     }
   }
 }
@@ -182,10 +175,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }
