@@ -50,36 +50,16 @@ struct Case {
   int iterations;  // 0: Google Benchmark decides
 };
 
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-  std::unique_ptr<Replay> r_ceiling;  // memory of its own: no run inherits another's warm cache
-};
-
-Fixture& fixture(const Case& c, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k =
+// replays[0] runs replay_all and profile; replays[1] the ceilings, on memory of its own so that
+// no run inherits another's warm cache.
+Harness& fixture(const Case& c, int threads) {
+  const std::string key =
       c.model + "/" + std::to_string(c.batch) + "/" + c.optimizer + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r_ceiling.reset();
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = c.batch;
-    o.optimizer = c.optimizer;
-    o.lr = c.lr;
-    o.threads = threads;
-    f.h = make_harness(make_model(c.model), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();
-    f.r_ceiling = std::make_unique<Replay>(*f.h->ex);
-    f.r_ceiling->run_all();
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+  return cached_harness(key, [&] {
+    return make_harness(
+        make_model(c.model),
+        {.batch = c.batch, .optimizer = c.optimizer, .lr = c.lr, .threads = threads, .replays = 2});
+  });
 }
 
 std::map<std::string, std::string>& profiles() {
@@ -104,21 +84,21 @@ void set_counters(benchmark::State& state, const Executor& ex) {
 }
 
 void bench_step(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.h->ex->run_step();
-  set_counters(state, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.ex->run_step();
+  set_counters(state, *h.ex);
 }
 
 void bench_replay_all(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r->run_all();
-  set_counters(state, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[0]->run_all();
+  set_counters(state, *h.ex);
 }
 
 void bench_ceiling(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r_ceiling->run_dnnl();
-  set_counters(state, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[1]->run_dnnl();
+  set_counters(state, *h.ex);
 }
 
 double thread_cpu_seconds() {
@@ -129,21 +109,21 @@ double thread_cpu_seconds() {
 
 // The ceiling with the memory-bound calls (reorder, eltwise, pooling) on one thread.
 void bench_ceiling_small_serial(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r_ceiling->run_dnnl_small_serial(threads);
-  set_counters(state, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[1]->run_dnnl_small_serial(threads);
+  set_counters(state, *h.ex);
 }
 
 void bench_side_by_side(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
+  Harness& h = fixture(c, threads);
   std::vector<double> wall[3], cpu[3];
   for (auto _ : state) {
     for (int k = 0; k < 3; ++k) {
       const auto t0 = std::chrono::steady_clock::now();
       const double c0 = thread_cpu_seconds();
-      if (k == 0) f.h->ex->run_step();
-      if (k == 1) f.r->run_all();
-      if (k == 2) f.r_ceiling->run_dnnl();
+      if (k == 0) h.ex->run_step();
+      if (k == 1) h.replays[0]->run_all();
+      if (k == 2) h.replays[1]->run_dnnl();
       cpu[k].push_back(thread_cpu_seconds() - c0);
       wall[k].push_back(seconds_since(t0));
     }
@@ -165,10 +145,10 @@ void bench_side_by_side(benchmark::State& state, const Case& c, int threads) {
 }
 
 void bench_profile(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
+  Replay& r = *fixture(c, threads).replays[0];
   std::map<std::string, double> by_category;
   std::vector<double> by_op;
-  for (auto _ : state) f.r->run_profiled(by_category, by_op);
+  for (auto _ : state) r.run_profiled(by_category, by_op);
   const auto n = static_cast<double>(state.iterations());
   double total = 0;
   for (const auto& [category, seconds] : by_category) {
@@ -177,7 +157,7 @@ void bench_profile(benchmark::State& state, const Case& c, int threads) {
   }
   state.counters["total_ms"] = total / n * 1e3;
   // The table of the last (longest) run of this benchmark; print_profiles prints it at the end.
-  const Schedule& s = f.r->schedule();
+  const Schedule& s = r.schedule();
   char line[256];
   std::snprintf(line, sizeof line, "\nper-op profile: %s batch %lld %s, %d threads (ms per step)\n",
                 c.model.c_str(), static_cast<long long>(c.batch), c.optimizer.c_str(), threads);

@@ -16,7 +16,6 @@
 
 #include "bench/bench_common.h"
 #include "bench/bench_main.h"
-#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -31,14 +30,10 @@ struct Case {
 
 std::string resolve(const Case& c) {
   if (c.policy != "least") return c.policy;
-  auto opt = make_optimizer(OptimizerConfig{});
-  ExecutorOptions eo;
-  eo.batch = c.batch;
-  const Graph g = make_model(c.model);
-  const Executor plain(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
-                                plain.checkpoint_shared());
-  int64_t least = plain.predicted().peak_bytes;
+  const auto plain = plan_harness(make_model(c.model), {.batch = c.batch});
+  const Executor& ex = *plain->ex;
+  const CheckpointSearch search(ex.schedule(), ex.checkpoint_units(), ex.checkpoint_shared());
+  int64_t least = ex.predicted().peak_bytes;
   for (const auto& choice : search.curve()) least = std::min(least, choice.peak_bytes);
   return "budget:" + std::to_string(least);
 }
@@ -47,15 +42,9 @@ void bench_checkpoint(benchmark::State& state, const Case& c, int threads) {
   const std::string key =
       c.model + "/" + std::to_string(c.batch) + "/" + c.policy + "/" + std::to_string(threads);
   Harness& h = cached_harness(key, [&] {
-    HarnessOptions o;
-    o.batch = c.batch;
-    o.optimizer = "sgd";
-    o.lr = 0.0;
-    o.threads = threads;
-    o.checkpoint = resolve(c);
-    auto made = make_harness(make_model(c.model), o);
-    made->ex->run_step();  // warm-up
-    return made;
+    return make_harness(
+        make_model(c.model),
+        {.batch = c.batch, .optimizer = "sgd", .threads = threads, .checkpoint = resolve(c)});
   });
   Executor& ex = *h.ex;
   for (auto _ : state) ex.run_step();

@@ -34,7 +34,6 @@
 #include "layers/linear.h"
 #include "layers/pool2d.h"
 #include "layers/relu.h"
-#include "layers/softmax_cross_entropy.h"
 
 namespace cnnmem::bench {
 namespace {
@@ -139,30 +138,11 @@ std::vector<LayerCase> cases() {
   return c;
 }
 
-// The harness and the replay of one case, cached while consecutive benchmarks use it.
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-};
-
-Fixture& fixture(const LayerCase& lc, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k = lc.name + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = lc.batch;
-    o.threads = threads;
-    f.h = make_harness(lc.graph(), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();  // every buffer holds what a real step leaves there
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+// The case's harness (SGD, lr 0) with one Replay, cached while consecutive benchmarks use it.
+Harness& fixture(const LayerCase& lc, int threads) {
+  return cached_harness(lc.name + "/" + std::to_string(threads), [&] {
+    return make_harness(lc.graph(), {.batch = lc.batch, .threads = threads, .replays = 1});
+  });
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -172,31 +152,30 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 // One primitive call (op i, call k) of the layer, replayed alone.
 void bench_call(benchmark::State& state, const LayerCase& lc, int threads, size_t op, size_t call,
                 double flops) {
-  Fixture& f = fixture(lc, threads);
-  Replay& r = *f.r;
+  Harness& h = fixture(lc, threads);
+  Replay& r = *h.replays[0];
   for (auto _ : state) {
     r.run_call(op, call);
     r.wait();
   }
   state.counters["FLOPS"] = flops_rate(flops);
-  state.counters["peak_bytes"] = static_cast<double>(f.h->ex->predicted().peak_bytes);
+  state.counters["peak_bytes"] = static_cast<double>(h.ex->predicted().peak_bytes);
 }
 
 void bench_ops(benchmark::State& state, const LayerCase& lc, int threads,
                const std::vector<size_t>& ops) {
-  Fixture& f = fixture(lc, threads);
-  Replay& r = *f.r;
+  Harness& h = fixture(lc, threads);
+  Replay& r = *h.replays[0];
   for (auto _ : state) {
     for (size_t i : ops) r.run_op(i);
     r.wait();
   }
   state.counters["ops"] = static_cast<double>(ops.size());
-  state.counters["peak_bytes"] = static_cast<double>(f.h->ex->predicted().peak_bytes);
+  state.counters["peak_bytes"] = static_cast<double>(h.ex->predicted().peak_bytes);
 }
 
 void bench_step(benchmark::State& state, const LayerCase& lc, int threads, bool forward_only) {
-  Fixture& f = fixture(lc, threads);
-  Executor& ex = *f.h->ex;
+  Executor& ex = *fixture(lc, threads).ex;
   for (auto _ : state) {
     if (forward_only) {
       ex.run_forward();
@@ -221,15 +200,8 @@ void register_all() {
   static const std::vector<LayerCase> all = cases();
   for (const LayerCase& lc : all) {
     // Plan once (shapes only, nothing bound) to find the layer's ops and their calls.
-    const Graph g = lc.graph();
-    OptimizerConfig cfg;
-    cfg.name = "sgd";
-    cfg.lr = 0;
-    auto opt = make_optimizer(cfg);
-    ExecutorOptions eo;
-    eo.batch = lc.batch;
-    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-    const Schedule& s = plan.schedule();
+    const auto plan = plan_harness(lc.graph(), {.batch = lc.batch});
+    const Schedule& s = plan->ex->schedule();
     std::vector<size_t> reorders;
     for (size_t i = 0; i < s.ops.size(); ++i) {
       const std::string& n = s.ops[i].name;

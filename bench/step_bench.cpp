@@ -38,15 +38,11 @@ void bench_step(benchmark::State& state, const StepCase& c, int threads) {
   const std::string key = c.model + (c.training ? "/train/" : "/infer/") + std::to_string(c.batch) +
                           "/" + c.optimizer + "/" + std::to_string(threads);
   Harness& h = cached_harness(key, [&] {
-    HarnessOptions o;
-    o.training = c.training;
-    o.batch = c.batch;
-    o.optimizer = c.optimizer;
-    o.lr = c.lr;
-    o.threads = threads;
-    auto made = make_harness(make_model(c.model), o);
-    made->ex->run_step();  // warm-up: first touch of oneDNN's kernels and caches
-    return made;
+    return make_harness(make_model(c.model), {.training = c.training,
+                                              .batch = c.batch,
+                                              .optimizer = c.optimizer,
+                                              .lr = c.lr,
+                                              .threads = threads});
   });
   Executor& ex = *h.ex;
   for (auto _ : state) ex.run_step();

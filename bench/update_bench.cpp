@@ -15,13 +15,11 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
 #include "bench/bench_main.h"
-#include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -59,38 +57,21 @@ void adam_reference(float* w, const float* g, float* m, float* v, int64_t n, flo
   }
 }
 
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-};
+// Adam at PyTorch's default lr on a batch of 64; one Replay for the library's update ops.
+HarnessOptions adam_options(int threads) {
+  return {.batch = 64, .optimizer = "adam", .lr = 1e-3, .threads = threads, .replays = 1};
+}
 
-Fixture& fixture(const std::string& model, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k = model + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = 64;
-    o.optimizer = "adam";
-    o.lr = 1e-3;
-    o.threads = threads;
-    f.h = make_harness(make_model(model), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+Harness& fixture(const std::string& model, int threads) {
+  return cached_harness(model + "/" + std::to_string(threads),
+                        [&] { return make_harness(make_model(model), adam_options(threads)); });
 }
 
 void bench_library(benchmark::State& state, const std::string& model, int threads,
                    std::vector<size_t> ops, int64_t elements) {
-  Fixture& f = fixture(model, threads);
+  Replay& r = *fixture(model, threads).replays[0];
   for (auto _ : state) {
-    for (size_t i : ops) f.r->run_op(i);
+    for (size_t i : ops) r.run_op(i);
   }
   state.SetBytesProcessed(state.iterations() * elements * 28);
 }
@@ -122,14 +103,8 @@ void bench_reference(benchmark::State& state, int threads, std::vector<int64_t> 
 void register_all() {
   for (const std::string model : {"lenet5", "vgg-mini"}) {
     // Shapes only: the update ops and the element count of each parameter's layout.
-    const Graph g = make_model(model);
-    OptimizerConfig cfg;
-    cfg.name = "adam";
-    auto opt = make_optimizer(cfg);
-    ExecutorOptions eo;
-    eo.batch = 64;
-    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-    const Schedule& s = plan.schedule();
+    const auto plan = plan_harness(make_model(model), adam_options(1));
+    const Schedule& s = plan->ex->schedule();
     std::vector<size_t> all_ops;
     std::vector<int64_t> all_sizes;
     int64_t all_elements = 0;
