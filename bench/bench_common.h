@@ -1,18 +1,20 @@
-// Shared helpers of the Google Benchmark suites in bench/: an executor built the way the CLI
-// builds one (graph, optimizer, bind, init_weights, staging input filled), FLOP sums over a
-// schedule, and a Replay that runs a planned step's ops outside the executor, in a block of its
-// own at the executor's planned offsets. The replay gives the "ceiling" (the step's oneDNN
-// primitives back to back, nothing around them) and a per-op profile of the step.
+// Shared helpers of the Google Benchmark suites in bench/: a Harness, an executor built the way
+// the CLI builds one (graph, optimizer, bind, init_weights, staging input filled, one warm-up
+// step) and cached across a suite's benchmarks; FLOP sums over a schedule; and a Replay that runs
+// a planned step's ops outside the executor, in a block of its own at the executor's planned
+// offsets. The replay gives the "ceiling" (the step's oneDNN primitives back to back, nothing
+// around them) and a per-op profile of the step. Google Benchmark's side (main, registration,
+// counters) is in bench_main.h.
 //
 // Deliberately not a library API: header-only so that the bench/*_bench.cpp glob builds no target
 // for it, and it uses only the public Executor / Schedule interface (no library changes).
 //
 // Usage:
-//   auto h = bench::make_harness(make_model("vgg-mini"), {.batch = 64, .optimizer = "adam"});
+//   auto h = bench::make_harness(make_model("vgg-mini"),
+//                                {.batch = 64, .optimizer = "adam", .replays = 1});
 //   h->ex->run_step();                      // the framework's step
-//   bench::Replay r(*h->ex);                // same ops, own memory, primitives created once
-//   r.run_all();                            // one full step (initialises every buffer)
-//   r.run_dnnl();                           // only the oneDNN calls: the ceiling
+//   h->replays[0]->run_all();               // same ops, own memory, primitives created once
+//   h->replays[0]->run_dnnl();              // only the oneDNN calls: the ceiling
 #pragma once
 
 #include <omp.h>
@@ -38,76 +40,6 @@
 #include "optimizers/optimizer.h"
 
 namespace cnnmem::bench {
-
-struct HarnessOptions {
-  bool training = true;
-  int64_t batch = 64;
-  std::string optimizer = "sgd";
-  double lr = 0.0;  // lr 0 keeps weights fixed across iterations (layer benchmarks)
-  int threads = 2;
-  std::string checkpoint = "none";  // training: --checkpoint policy
-};
-
-// Keeps the graph, the optimizer and the executor alive together, in that order.
-struct Harness {
-  Graph graph;
-  HarnessOptions options;
-  std::unique_ptr<Optimizer> optimizer;
-  std::unique_ptr<Executor> ex;
-};
-
-// Random images in [0, 1) and (training) labels i % classes in the staging buffers; every
-// step's load op copies them into the step's input.
-inline void fill_staging(Executor& ex, const Graph& graph, int64_t batch) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  const int64_t n = batch * dims_product(graph.input_dims());
-  float* img = ex.staging_images();
-  for (int64_t i = 0; i < n; ++i) img[i] = u(rng);
-  int32_t* lab = ex.staging_labels();  // null in inference (no labels, no loss)
-  for (int64_t i = 0; lab != nullptr && i < batch; ++i) {
-    lab[i] = static_cast<int32_t>(i % graph.classes());
-  }
-}
-
-// omp_set_num_threads comes first: oneDNN sizes its kernels' thread partitioning when the
-// primitives are created, and they must run with the same team size.
-inline std::unique_ptr<Harness> make_harness(Graph graph, const HarnessOptions& o) {
-  omp_set_num_threads(o.threads);
-  auto h = std::unique_ptr<Harness>(new Harness{std::move(graph), o, nullptr, nullptr});
-  if (o.training) {
-    OptimizerConfig cfg;
-    cfg.name = o.optimizer;
-    cfg.lr = o.lr;
-    h->optimizer = make_optimizer(cfg);
-  }
-  ExecutorOptions eo;
-  eo.training = o.training;
-  eo.batch = o.batch;
-  eo.checkpoint = parse_checkpoint_policy(o.checkpoint);
-  h->ex = std::make_unique<Executor>(h->graph, eo, h->optimizer.get(),
-                                     std::make_unique<SoftmaxCrossEntropy>());
-  h->ex->bind();
-  h->ex->init_weights(1);
-  fill_staging(*h->ex, h->graph, o.batch);
-  return h;
-}
-
-// One cached harness per benchmark binary, rebuilt only when the key changes, so that Google
-// Benchmark's repeated calls of a benchmark function do not re-plan, and only one model's arena
-// is resident at a time (vgg16 training needs over a gigabyte).
-template <typename Make>
-Harness& cached_harness(const std::string& key, Make make) {
-  static std::string cached_key;
-  static std::unique_ptr<Harness> cached;
-  if (cached == nullptr || cached_key != key) {
-    cached.reset();
-    cached = make();
-    cached_key = key;
-  }
-  omp_set_num_threads(cached->options.threads);
-  return *cached;
-}
 
 // Thread counts to benchmark: CNNMEM_BENCH_THREADS="1,2" (the default).
 inline std::vector<int> thread_counts() {
@@ -321,5 +253,96 @@ class Replay {
   int64_t bytes_ = 0;
   BufferTable table_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Harness: an executor built the way the CLI builds one.
+
+struct HarnessOptions {
+  bool training = true;
+  int64_t batch = 64;
+  std::string optimizer = "sgd";
+  double lr = 0.0;  // lr 0 keeps weights fixed across iterations (layer benchmarks)
+  int threads = 2;
+  std::string checkpoint = "none";  // training: --checkpoint policy
+  int replays = 0;                  // Replays of the step, each on memory of its own
+};
+
+// Keeps the graph, the optimizer, the executor and the replays of its step alive together, in
+// that order (a Replay reads the executor's schedule).
+struct Harness {
+  Graph graph;
+  HarnessOptions options;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<Executor> ex;
+  std::vector<std::unique_ptr<Replay>> replays;
+};
+
+// Random images in [0, 1) and (training) labels i % classes in the staging buffers; every
+// step's load op copies them into the step's input.
+inline void fill_staging(Executor& ex, const Graph& graph, int64_t batch) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  const int64_t n = batch * dims_product(graph.input_dims());
+  float* img = ex.staging_images();
+  for (int64_t i = 0; i < n; ++i) img[i] = u(rng);
+  int32_t* lab = ex.staging_labels();  // null in inference (no labels, no loss)
+  for (int64_t i = 0; lab != nullptr && i < batch; ++i) {
+    lab[i] = static_cast<int32_t>(i % graph.classes());
+  }
+}
+
+// Planned only: the schedule and the predicted sizes, nothing bound (no arena), for finding the
+// ops to register and for reading predictions. `replays` and `threads` are not used.
+inline std::unique_ptr<Harness> plan_harness(Graph graph, const HarnessOptions& o) {
+  auto h = std::unique_ptr<Harness>(new Harness{std::move(graph), o, nullptr, nullptr, {}});
+  if (o.training) {
+    OptimizerConfig cfg;
+    cfg.name = o.optimizer;
+    cfg.lr = o.lr;
+    h->optimizer = make_optimizer(cfg);
+  }
+  ExecutorOptions eo;
+  eo.training = o.training;
+  eo.batch = o.batch;
+  eo.checkpoint = parse_checkpoint_policy(o.checkpoint);
+  h->ex = std::make_unique<Executor>(h->graph, eo, h->optimizer.get(),
+                                     std::make_unique<SoftmaxCrossEntropy>());
+  return h;
+}
+
+// Ready to time: bound, weights initialised, staging input filled, one warm-up step run (first
+// touch of oneDNN's kernels and caches), and `replays` Replays made, each run once so that every
+// buffer holds what a real step leaves there.
+// omp_set_num_threads comes first: oneDNN sizes its kernels' thread partitioning when the
+// primitives are created, and they must run with the same team size.
+inline std::unique_ptr<Harness> make_harness(Graph graph, const HarnessOptions& o) {
+  omp_set_num_threads(o.threads);
+  auto h = plan_harness(std::move(graph), o);
+  h->ex->bind();
+  h->ex->init_weights(1);
+  fill_staging(*h->ex, h->graph, o.batch);
+  h->ex->run_step();
+  for (int i = 0; i < o.replays; ++i) {
+    h->replays.push_back(std::make_unique<Replay>(*h->ex));
+    h->replays.back()->run_all();
+  }
+  return h;
+}
+
+// One cached harness per benchmark binary, rebuilt only when the key changes, so that Google
+// Benchmark's repeated calls of a benchmark function do not re-plan, and only one model's arena
+// is resident at a time (vgg16 training needs over a gigabyte).
+template <typename Make>
+Harness& cached_harness(const std::string& key, Make make) {
+  static std::string cached_key;
+  static std::unique_ptr<Harness> cached;
+  if (cached == nullptr || cached_key != key) {
+    cached.reset();
+    cached = make();
+    cached_key = key;
+  }
+  omp_set_num_threads(cached->options.threads);
+  return *cached;
+}
 
 }  // namespace cnnmem::bench

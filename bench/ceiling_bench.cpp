@@ -29,20 +29,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
 namespace {
-
-// With --benchmark_repetitions: the best repetition, what the step costs when no other process
-// takes a core (the machine's vCPUs are shared; medians show the typical case).
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 struct Case {
   std::string model;
@@ -52,36 +50,16 @@ struct Case {
   int iterations;  // 0: Google Benchmark decides
 };
 
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-  std::unique_ptr<Replay> r_ceiling;  // memory of its own: no run inherits another's warm cache
-};
-
-Fixture& fixture(const Case& c, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k =
+// replays[0] runs replay_all and profile; replays[1] the ceilings, on memory of its own so that
+// no run inherits another's warm cache.
+Harness& fixture(const Case& c, int threads) {
+  const std::string key =
       c.model + "/" + std::to_string(c.batch) + "/" + c.optimizer + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r_ceiling.reset();
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = c.batch;
-    o.optimizer = c.optimizer;
-    o.lr = c.lr;
-    o.threads = threads;
-    f.h = make_harness(make_model(c.model), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();
-    f.r_ceiling = std::make_unique<Replay>(*f.h->ex);
-    f.r_ceiling->run_all();
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+  return cached_harness(key, [&] {
+    return make_harness(
+        make_model(c.model),
+        {.batch = c.batch, .optimizer = c.optimizer, .lr = c.lr, .threads = threads, .replays = 2});
+  });
 }
 
 std::map<std::string, std::string>& profiles() {
@@ -100,29 +78,27 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void set_common(benchmark::State& state, const Case& c, const Executor& ex) {
-  state.SetItemsProcessed(state.iterations() * c.batch);
-  state.counters["FLOPS"] =
-      benchmark::Counter(total_flops(ex.schedule()), benchmark::Counter::kIsIterationInvariantRate);
+void set_counters(benchmark::State& state, const Executor& ex) {
+  set_step_rates(state, ex);
   state.counters["peak_bytes"] = static_cast<double>(ex.predicted().peak_bytes);
 }
 
 void bench_step(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.h->ex->run_step();
-  set_common(state, c, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.ex->run_step();
+  set_counters(state, *h.ex);
 }
 
 void bench_replay_all(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r->run_all();
-  set_common(state, c, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[0]->run_all();
+  set_counters(state, *h.ex);
 }
 
 void bench_ceiling(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r_ceiling->run_dnnl();
-  set_common(state, c, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[1]->run_dnnl();
+  set_counters(state, *h.ex);
 }
 
 double thread_cpu_seconds() {
@@ -133,21 +109,21 @@ double thread_cpu_seconds() {
 
 // The ceiling with the memory-bound calls (reorder, eltwise, pooling) on one thread.
 void bench_ceiling_small_serial(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
-  for (auto _ : state) f.r_ceiling->run_dnnl_small_serial(threads);
-  set_common(state, c, *f.h->ex);
+  Harness& h = fixture(c, threads);
+  for (auto _ : state) h.replays[1]->run_dnnl_small_serial(threads);
+  set_counters(state, *h.ex);
 }
 
 void bench_side_by_side(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
+  Harness& h = fixture(c, threads);
   std::vector<double> wall[3], cpu[3];
   for (auto _ : state) {
     for (int k = 0; k < 3; ++k) {
       const auto t0 = std::chrono::steady_clock::now();
       const double c0 = thread_cpu_seconds();
-      if (k == 0) f.h->ex->run_step();
-      if (k == 1) f.r->run_all();
-      if (k == 2) f.r_ceiling->run_dnnl();
+      if (k == 0) h.ex->run_step();
+      if (k == 1) h.replays[0]->run_all();
+      if (k == 2) h.replays[1]->run_dnnl();
       cpu[k].push_back(thread_cpu_seconds() - c0);
       wall[k].push_back(seconds_since(t0));
     }
@@ -169,10 +145,10 @@ void bench_side_by_side(benchmark::State& state, const Case& c, int threads) {
 }
 
 void bench_profile(benchmark::State& state, const Case& c, int threads) {
-  Fixture& f = fixture(c, threads);
+  Replay& r = *fixture(c, threads).replays[0];
   std::map<std::string, double> by_category;
   std::vector<double> by_op;
-  for (auto _ : state) f.r->run_profiled(by_category, by_op);
+  for (auto _ : state) r.run_profiled(by_category, by_op);
   const auto n = static_cast<double>(state.iterations());
   double total = 0;
   for (const auto& [category, seconds] : by_category) {
@@ -180,8 +156,8 @@ void bench_profile(benchmark::State& state, const Case& c, int threads) {
     total += seconds;
   }
   state.counters["total_ms"] = total / n * 1e3;
-  // The table of the last (longest) run of this benchmark; printed by main at the end.
-  const Schedule& s = f.r->schedule();
+  // The table of the last (longest) run of this benchmark; print_profiles prints it at the end.
+  const Schedule& s = r.schedule();
   char line[256];
   std::snprintf(line, sizeof line, "\nper-op profile: %s batch %lld %s, %d threads (ms per step)\n",
                 c.model.c_str(), static_cast<long long>(c.batch), c.optimizer.c_str(), threads);
@@ -195,6 +171,12 @@ void bench_profile(benchmark::State& state, const Case& c, int threads) {
     table += line;
   }
   profiles()[c.model + "/" + std::to_string(threads)] = table;
+}
+
+// With CNNMEM_BENCH_PROFILE set: the per-op tables of the profile benchmarks, to stderr.
+void print_profiles() {
+  if (std::getenv("CNNMEM_BENCH_PROFILE") == nullptr) return;
+  for (const auto& [name, table] : profiles()) std::fputs(table.c_str(), stderr);
 }
 
 void register_all() {
@@ -216,10 +198,10 @@ void register_all() {
           {"side_by_side", bench_side_by_side},
           {"profile", bench_profile}};
       for (const auto& [part, fn] : parts) {
-        auto* b = benchmark::RegisterBenchmark(
-            (base + part + tail).c_str(),
+        auto* b = register_wall_clock(
+            base + part + tail, benchmark::kMillisecond,
             [p, threads, fn = fn](benchmark::State& st) { fn(st, *p, threads); });
-        b->Unit(benchmark::kMillisecond)->UseRealTime()->ComputeStatistics("min", min_of);
+        b->ComputeStatistics("min", min_of);
         // Medians over enough alternations to mean something on a shared machine.
         if (std::string(part) == "side_by_side") b->MinTime(3.0);
         if (c.iterations > 0) b->Iterations(c.iterations);
@@ -232,13 +214,6 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  if (std::getenv("CNNMEM_BENCH_PROFILE") != nullptr) {
-    for (const auto& [name, table] : cnnmem::bench::profiles()) std::fputs(table.c_str(), stderr);
-  }
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all,
+                                 cnnmem::bench::print_profiles);
 }

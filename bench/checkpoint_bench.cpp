@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "layers/softmax_cross_entropy.h"
+#include "bench/bench_main.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -30,14 +30,10 @@ struct Case {
 
 std::string resolve(const Case& c) {
   if (c.policy != "least") return c.policy;
-  auto opt = make_optimizer(OptimizerConfig{});
-  ExecutorOptions eo;
-  eo.batch = c.batch;
-  const Graph g = make_model(c.model);
-  const Executor plain(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
-                                plain.checkpoint_shared());
-  int64_t least = plain.predicted().peak_bytes;
+  const auto plain = plan_harness(make_model(c.model), {.batch = c.batch});
+  const Executor& ex = *plain->ex;
+  const CheckpointSearch search(ex.schedule(), ex.checkpoint_units(), ex.checkpoint_shared());
+  int64_t least = ex.predicted().peak_bytes;
   for (const auto& choice : search.curve()) least = std::min(least, choice.peak_bytes);
   return "budget:" + std::to_string(least);
 }
@@ -46,21 +42,13 @@ void bench_checkpoint(benchmark::State& state, const Case& c, int threads) {
   const std::string key =
       c.model + "/" + std::to_string(c.batch) + "/" + c.policy + "/" + std::to_string(threads);
   Harness& h = cached_harness(key, [&] {
-    HarnessOptions o;
-    o.batch = c.batch;
-    o.optimizer = "sgd";
-    o.lr = 0.0;
-    o.threads = threads;
-    o.checkpoint = resolve(c);
-    auto made = make_harness(make_model(c.model), o);
-    made->ex->run_step();  // warm-up
-    return made;
+    return make_harness(
+        make_model(c.model),
+        {.batch = c.batch, .optimizer = "sgd", .threads = threads, .checkpoint = resolve(c)});
   });
   Executor& ex = *h.ex;
   for (auto _ : state) ex.run_step();
-  state.SetItemsProcessed(state.iterations() * c.batch);
-  state.counters["FLOPS"] =
-      benchmark::Counter(total_flops(ex.schedule()), benchmark::Counter::kIsIterationInvariantRate);
+  set_step_rates(state, ex);
   state.counters["activation_bytes"] =
       static_cast<double>(ex.measured().by_tag[tag_index(Tag::kActivation)]);
   state.counters["peak_bytes"] = static_cast<double>(ex.measured().peak_bytes);
@@ -78,9 +66,9 @@ void register_all() {
       const std::string name = "train/" + c.model + "/b" + std::to_string(c.batch) + "/sgd/" +
                                c.policy + "/threads:" + std::to_string(threads);
       const Case* p = &c;
-      auto* b = benchmark::RegisterBenchmark(
-          name.c_str(), [p, threads](benchmark::State& st) { bench_checkpoint(st, *p, threads); });
-      b->Unit(benchmark::kMillisecond)->UseRealTime();
+      auto* b = register_wall_clock(
+          name, benchmark::kMillisecond,
+          [p, threads](benchmark::State& st) { bench_checkpoint(st, *p, threads); });
       if (c.iterations > 0) b->Iterations(c.iterations);
     }
   }
@@ -90,10 +78,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

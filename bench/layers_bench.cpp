@@ -22,151 +22,108 @@
 //      [--benchmark_filter=vgg16] ; CNNMEM_BENCH_THREADS=1,2 (default) sets the thread counts.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "layers/conv2d.h"
 #include "layers/flatten.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
 #include "layers/relu.h"
-#include "layers/softmax_cross_entropy.h"
 
 namespace cnnmem::bench {
 namespace {
 
-// With --benchmark_repetitions: the best repetition, what the step costs when no other process
-// takes a core (the machine's vCPUs are shared; medians show the typical case).
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+// What stands before the layer in the tiny graph (see the top of the file for why).
+enum class Pre {
+  kNone,         // the layer reads the images
+  kRelu,         // "pre"
+  kReluFlatten,  // "pre", "pre_flatten": a 2-D input for a linear layer
+  kConv,         // "pre": a 3x3 conv keeping the input's channels, for its blocked layout
+};
 
-Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t padding, bool bias = true) {
-  Conv2dOptions o;
-  o.in_channels = in;
-  o.out_channels = out;
-  o.kernel = kernel;
-  o.padding = padding;
-  o.bias = bias;
-  return o;
-}
+// Makes the layer under test, given its node name.
+using MakeLayer = std::function<std::unique_ptr<Layer>(const std::string&)>;
 
 struct LayerCase {
   std::string name;   // "<model>.<layer>"
   std::string layer;  // the layer's node name in the tiny graph
   int64_t batch;
-  std::function<Graph()> graph;
+  Dims input;  // (C, H, W)
+  Pre pre;
+  MakeLayer make;
 };
 
-// Adds a Flatten when the last node is not 2-D, and sets classes to the last width. The graph's
-// classes are fixed at construction, so build twice: once to learn the width.
-Graph finish(const std::string& name, const Dims& input,
-             const std::function<void(Graph&)>& add_layers) {
-  Graph probe(name, input, 1);
-  add_layers(probe);
+// Stride 1, as PyTorch's Conv2d(in, out, kernel, padding=padding, bias=bias).
+MakeLayer conv(int64_t in, int64_t out, int64_t kernel, int64_t padding, bool bias = true) {
+  const Conv2dOptions o{
+      .in_channels = in, .out_channels = out, .kernel = kernel, .padding = padding, .bias = bias};
+  return [o](const std::string& name) { return std::make_unique<Conv2d>(name, o); };
+}
+
+MakeLayer linear(int64_t in, int64_t out) {
+  return [in, out](const std::string& name) { return std::make_unique<Linear>(name, in, out); };
+}
+
+MakeLayer relu() {
+  return [](const std::string& name) { return std::make_unique<Relu>(name); };
+}
+
+MakeLayer max_pool(int64_t kernel) {
+  return [kernel](const std::string& name) {
+    return std::make_unique<Pool2d>(name, PoolKind::kMax, kernel);
+  };
+}
+
+// The case's pre-layers, then the layer.
+void add_layers(Graph& g, const LayerCase& lc) {
+  const int64_t channels = lc.input[0];
+  if (lc.pre == Pre::kConv) g.add(conv(channels, channels, 3, 1)("pre"));
+  if (lc.pre == Pre::kRelu || lc.pre == Pre::kReluFlatten) g.add(std::make_unique<Relu>("pre"));
+  if (lc.pre == Pre::kReluFlatten) g.add(std::make_unique<Flatten>("pre_flatten"));
+  g.add(lc.make(lc.layer));
+}
+
+// The layers, then a Flatten when the last node is not 2-D, with classes set to the last width.
+// The graph's classes are fixed at construction, so build twice: once to learn the width.
+Graph tiny_graph(const LayerCase& lc) {
+  Graph probe(lc.name, lc.input, 1);
+  add_layers(probe, lc);
   const bool flat = probe.nodes().back().dims.size() == 1;
   const int64_t width = dims_product(probe.nodes().back().dims);
-  Graph g(name, input, static_cast<int>(width));
-  add_layers(g);
+  Graph g(lc.name, lc.input, static_cast<int>(width));
+  add_layers(g, lc);
   if (!flat) g.add(std::make_unique<Flatten>("flatten"));
   return g;
 }
 
 std::vector<LayerCase> cases() {
-  std::vector<LayerCase> c;
-  // lenet5 conv1 reads the images: no input gradient, as in the model.
-  c.push_back({"lenet5.conv1", "conv1", 64, [] {
-                 return finish("lenet5.conv1", {1, 28, 28}, [](Graph& g) {
-                   g.add(std::make_unique<Conv2d>("conv1", conv(1, 6, 5, 2)));
-                 });
-               }});
-  c.push_back({"lenet5.conv2", "conv2", 64, [] {
-                 return finish("lenet5.conv2", {6, 14, 14}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Conv2d>("conv2", conv(6, 16, 5, 0)));
-                 });
-               }});
-  c.push_back({"lenet5.fc1", "fc1", 64, [] {
-                 return finish("lenet5.fc1", {16, 5, 5}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Flatten>("pre_flatten"));
-                   g.add(std::make_unique<Linear>("fc1", 400, 120));
-                 });
-               }});
-  c.push_back({"vgg-mini.features.2", "features.2", 64, [] {
-                 return finish("vgg-mini.features.2", {32, 28, 28}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Conv2d>("features.2", conv(32, 32, 3, 1)));
-                 });
-               }});
-  // ReLU and max-pool after a conv, in the conv's blocked layout as in the model.
-  c.push_back({"vgg-mini.features.3", "features.3", 64, [] {
-                 return finish("vgg-mini.features.3", {32, 28, 28}, [](Graph& g) {
-                   g.add(std::make_unique<Conv2d>("pre", conv(32, 32, 3, 1)));
-                   g.add(std::make_unique<Relu>("features.3"));
-                 });
-               }});
-  c.push_back({"vgg-mini.features.4", "features.4", 64, [] {
-                 return finish("vgg-mini.features.4", {32, 28, 28}, [](Graph& g) {
-                   g.add(std::make_unique<Conv2d>("pre", conv(32, 32, 3, 1)));
-                   g.add(std::make_unique<Pool2d>("features.4", PoolKind::kMax, 2));
-                 });
-               }});
-  c.push_back({"vgg-mini.classifier.0", "classifier.0", 64, [] {
-                 return finish("vgg-mini.classifier.0", {64, 7, 7}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Flatten>("pre_flatten"));
-                   g.add(std::make_unique<Linear>("classifier.0", 3136, 256));
-                 });
-               }});
-  c.push_back({"vgg16.features.2", "features.2", 2, [] {
-                 return finish("vgg16.features.2", {64, 224, 224}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Conv2d>("features.2", conv(64, 64, 3, 1)));
-                 });
-               }});
-  c.push_back({"vgg16.classifier.0", "classifier.0", 4, [] {
-                 return finish("vgg16.classifier.0", {512, 7, 7}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Flatten>("pre_flatten"));
-                   g.add(std::make_unique<Linear>("classifier.0", 25088, 4096));
-                 });
-               }});
-  c.push_back({"resnet18.layer1.conv", "layer1.0.conv1", 8, [] {
-                 return finish("resnet18.layer1.conv", {64, 56, 56}, [](Graph& g) {
-                   g.add(std::make_unique<Relu>("pre"));
-                   g.add(std::make_unique<Conv2d>("layer1.0.conv1", conv(64, 64, 3, 1, false)));
-                 });
-               }});
-  return c;
+  using enum Pre;
+  return {
+      // lenet5 conv1 reads the images: no input gradient, as in the model.
+      {"lenet5.conv1", "conv1", 64, {1, 28, 28}, kNone, conv(1, 6, 5, 2)},
+      {"lenet5.conv2", "conv2", 64, {6, 14, 14}, kRelu, conv(6, 16, 5, 0)},
+      {"lenet5.fc1", "fc1", 64, {16, 5, 5}, kReluFlatten, linear(400, 120)},
+      {"vgg-mini.features.2", "features.2", 64, {32, 28, 28}, kRelu, conv(32, 32, 3, 1)},
+      // ReLU and max-pool after a conv, in the conv's blocked layout as in the model.
+      {"vgg-mini.features.3", "features.3", 64, {32, 28, 28}, kConv, relu()},
+      {"vgg-mini.features.4", "features.4", 64, {32, 28, 28}, kConv, max_pool(2)},
+      {"vgg-mini.classifier.0", "classifier.0", 64, {64, 7, 7}, kReluFlatten, linear(3136, 256)},
+      {"vgg16.features.2", "features.2", 2, {64, 224, 224}, kRelu, conv(64, 64, 3, 1)},
+      {"vgg16.classifier.0", "classifier.0", 4, {512, 7, 7}, kReluFlatten, linear(25088, 4096)},
+      {"resnet18.layer1.conv", "layer1.0.conv1", 8, {64, 56, 56}, kRelu, conv(64, 64, 3, 1, false)},
+  };
 }
 
-// The harness and the replay of one case, cached while consecutive benchmarks use it.
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-};
-
-Fixture& fixture(const LayerCase& lc, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k = lc.name + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = lc.batch;
-    o.threads = threads;
-    f.h = make_harness(lc.graph(), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();  // every buffer holds what a real step leaves there
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+// The case's harness (SGD, lr 0) with one Replay, cached while consecutive benchmarks use it.
+Harness& fixture(const LayerCase& lc, int threads) {
+  return cached_harness(lc.name + "/" + std::to_string(threads), [&] {
+    return make_harness(tiny_graph(lc), {.batch = lc.batch, .threads = threads, .replays = 1});
+  });
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -176,32 +133,30 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 // One primitive call (op i, call k) of the layer, replayed alone.
 void bench_call(benchmark::State& state, const LayerCase& lc, int threads, size_t op, size_t call,
                 double flops) {
-  Fixture& f = fixture(lc, threads);
-  Replay& r = *f.r;
+  Harness& h = fixture(lc, threads);
+  Replay& r = *h.replays[0];
   for (auto _ : state) {
     r.run_call(op, call);
     r.wait();
   }
-  state.counters["FLOPS"] =
-      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["peak_bytes"] = static_cast<double>(f.h->ex->predicted().peak_bytes);
+  state.counters["FLOPS"] = flops_rate(flops);
+  state.counters["peak_bytes"] = static_cast<double>(h.ex->predicted().peak_bytes);
 }
 
 void bench_ops(benchmark::State& state, const LayerCase& lc, int threads,
                const std::vector<size_t>& ops) {
-  Fixture& f = fixture(lc, threads);
-  Replay& r = *f.r;
+  Harness& h = fixture(lc, threads);
+  Replay& r = *h.replays[0];
   for (auto _ : state) {
     for (size_t i : ops) r.run_op(i);
     r.wait();
   }
   state.counters["ops"] = static_cast<double>(ops.size());
-  state.counters["peak_bytes"] = static_cast<double>(f.h->ex->predicted().peak_bytes);
+  state.counters["peak_bytes"] = static_cast<double>(h.ex->predicted().peak_bytes);
 }
 
 void bench_step(benchmark::State& state, const LayerCase& lc, int threads, bool forward_only) {
-  Fixture& f = fixture(lc, threads);
-  Executor& ex = *f.h->ex;
+  Executor& ex = *fixture(lc, threads).ex;
   for (auto _ : state) {
     if (forward_only) {
       ex.run_forward();
@@ -210,26 +165,24 @@ void bench_step(benchmark::State& state, const LayerCase& lc, int threads, bool 
     }
   }
   const Schedule& s = ex.schedule();
-  const double flops = forward_only ? phase_flops(s, Phase::kForward) : total_flops(s);
   state.counters["FLOPS"] =
-      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+      flops_rate(forward_only ? phase_flops(s, Phase::kForward) : total_flops(s));
   state.counters["peak_bytes"] = static_cast<double>(ex.predicted().peak_bytes);
   state.SetItemsProcessed(state.iterations() * lc.batch);
+}
+
+// Milliseconds on the wall clock, with the best repetition as "min".
+void register_ms(const std::string& name, std::function<void(benchmark::State&)> fn) {
+  register_wall_clock(name, benchmark::kMillisecond, std::move(fn))
+      ->ComputeStatistics("min", min_of);
 }
 
 void register_all() {
   static const std::vector<LayerCase> all = cases();
   for (const LayerCase& lc : all) {
     // Plan once (shapes only, nothing bound) to find the layer's ops and their calls.
-    const Graph g = lc.graph();
-    OptimizerConfig cfg;
-    cfg.name = "sgd";
-    cfg.lr = 0;
-    auto opt = make_optimizer(cfg);
-    ExecutorOptions eo;
-    eo.batch = lc.batch;
-    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-    const Schedule& s = plan.schedule();
+    const auto plan = plan_harness(tiny_graph(lc), {.batch = lc.batch});
+    const Schedule& s = plan->ex->schedule();
     std::vector<size_t> reorders;
     for (size_t i = 0; i < s.ops.size(); ++i) {
       const std::string& n = s.ops[i].name;
@@ -238,6 +191,7 @@ void register_all() {
         reorders.push_back(i);
       }
     }
+    const LayerCase* p = &lc;
     for (int threads : thread_counts()) {
       const std::string base = "layer/" + lc.name + "/b" + std::to_string(lc.batch) + "/";
       const std::string tail = "/threads:" + std::to_string(threads);
@@ -254,38 +208,20 @@ void register_all() {
           std::string part = fwd ? "fwd" : "bwd";
           if (bwd && weighted) part = k + 1 < op.calls.size() ? "bwd_data" : "bwd_weights";
           const double flops = op.flops / static_cast<double>(op.calls.size());
-          const LayerCase* p = &lc;
-          benchmark::RegisterBenchmark((base + part + tail).c_str(),
-                                       [p, threads, i, k, flops](benchmark::State& st) {
-                                         bench_call(st, *p, threads, i, k, flops);
-                                       })
-              ->Unit(benchmark::kMillisecond)
-              ->UseRealTime()
-              ->ComputeStatistics("min", min_of);
+          register_ms(base + part + tail, [p, threads, i, k, flops](benchmark::State& st) {
+            bench_call(st, *p, threads, i, k, flops);
+          });
         }
       }
       if (!reorders.empty()) {
-        const LayerCase* p = &lc;
-        benchmark::RegisterBenchmark(
-            (base + "reorders" + tail).c_str(),
-            [p, threads, reorders](benchmark::State& st) { bench_ops(st, *p, threads, reorders); })
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->ComputeStatistics("min", min_of);
+        register_ms(base + "reorders" + tail, [p, threads, reorders](benchmark::State& st) {
+          bench_ops(st, *p, threads, reorders);
+        });
       }
-      const LayerCase* p = &lc;
-      benchmark::RegisterBenchmark(
-          (base + "step" + tail).c_str(),
-          [p, threads](benchmark::State& st) { bench_step(st, *p, threads, false); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->ComputeStatistics("min", min_of);
-      benchmark::RegisterBenchmark(
-          (base + "forward_pass" + tail).c_str(),
-          [p, threads](benchmark::State& st) { bench_step(st, *p, threads, true); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->ComputeStatistics("min", min_of);
+      register_ms(base + "step" + tail,
+                  [p, threads](benchmark::State& st) { bench_step(st, *p, threads, false); });
+      register_ms(base + "forward_pass" + tail,
+                  [p, threads](benchmark::State& st) { bench_step(st, *p, threads, true); });
     }
   }
 }
@@ -294,10 +230,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 
 namespace cnnmem::bench {
 namespace {
@@ -47,14 +48,10 @@ void parallel_for(benchmark::State& state, int threads) {
 void register_all() {
   for (int threads : thread_counts()) {
     const std::string tail = "/threads:" + std::to_string(threads);
-    benchmark::RegisterBenchmark(("omp/empty_region" + tail).c_str(),
-                                 [threads](benchmark::State& st) { empty_region(st, threads); })
-        ->Unit(benchmark::kMicrosecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("omp/parallel_for_4k" + tail).c_str(),
-                                 [threads](benchmark::State& st) { parallel_for(st, threads); })
-        ->Unit(benchmark::kMicrosecond)
-        ->UseRealTime();
+    register_wall_clock("omp/empty_region" + tail, benchmark::kMicrosecond,
+                        [threads](benchmark::State& st) { empty_region(st, threads); });
+    register_wall_clock("omp/parallel_for_4k" + tail, benchmark::kMicrosecond,
+                        [threads](benchmark::State& st) { parallel_for(st, threads); });
   }
 }
 
@@ -62,10 +59,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

@@ -15,19 +15,15 @@
 //      --benchmark_report_aggregates_only ; CNNMEM_BENCH_THREADS=1,2 (default) sets thread counts.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "bench/bench_main.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
 namespace {
-
-// With --benchmark_repetitions: the best repetition, what the step costs when no other process
-// takes a core (the machine's vCPUs are shared; medians show the typical case).
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 struct StepCase {
   std::string model;
@@ -42,21 +38,15 @@ void bench_step(benchmark::State& state, const StepCase& c, int threads) {
   const std::string key = c.model + (c.training ? "/train/" : "/infer/") + std::to_string(c.batch) +
                           "/" + c.optimizer + "/" + std::to_string(threads);
   Harness& h = cached_harness(key, [&] {
-    HarnessOptions o;
-    o.training = c.training;
-    o.batch = c.batch;
-    o.optimizer = c.optimizer;
-    o.lr = c.lr;
-    o.threads = threads;
-    auto made = make_harness(make_model(c.model), o);
-    made->ex->run_step();  // warm-up: first touch of oneDNN's kernels and caches
-    return made;
+    return make_harness(make_model(c.model), {.training = c.training,
+                                              .batch = c.batch,
+                                              .optimizer = c.optimizer,
+                                              .lr = c.lr,
+                                              .threads = threads});
   });
   Executor& ex = *h.ex;
   for (auto _ : state) ex.run_step();
-  state.SetItemsProcessed(state.iterations() * c.batch);
-  state.counters["FLOPS"] =
-      benchmark::Counter(total_flops(ex.schedule()), benchmark::Counter::kIsIterationInvariantRate);
+  set_step_rates(state, ex);
   state.counters["peak_bytes"] = static_cast<double>(ex.measured().peak_bytes);
   state.counters["arena_bytes"] = static_cast<double>(ex.predicted().arena_bytes);
 }
@@ -73,9 +63,10 @@ void register_all() {
           std::string(c.training ? "train/" : "infer/") + c.model + "/b" + std::to_string(c.batch) +
           (c.training ? "/" + c.optimizer : std::string()) + "/threads:" + std::to_string(threads);
       const StepCase* p = &c;
-      auto* b = benchmark::RegisterBenchmark(
-          name.c_str(), [p, threads](benchmark::State& st) { bench_step(st, *p, threads); });
-      b->Unit(benchmark::kMillisecond)->UseRealTime()->ComputeStatistics("min", min_of);
+      auto* b =
+          register_wall_clock(name, benchmark::kMillisecond,
+                              [p, threads](benchmark::State& st) { bench_step(st, *p, threads); });
+      b->ComputeStatistics("min", min_of);
       if (c.iterations > 0) b->Iterations(c.iterations);
     }
   }
@@ -85,10 +76,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }

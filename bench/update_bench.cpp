@@ -15,12 +15,11 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/bench_common.h"
-#include "layers/softmax_cross_entropy.h"
+#include "bench/bench_main.h"
 #include "models/zoo.h"
 
 namespace cnnmem::bench {
@@ -58,38 +57,21 @@ void adam_reference(float* w, const float* g, float* m, float* v, int64_t n, flo
   }
 }
 
-struct Fixture {
-  std::unique_ptr<Harness> h;
-  std::unique_ptr<Replay> r;
-};
+// Adam at PyTorch's default lr on a batch of 64; one Replay for the library's update ops.
+HarnessOptions adam_options(int threads) {
+  return {.batch = 64, .optimizer = "adam", .lr = 1e-3, .threads = threads, .replays = 1};
+}
 
-Fixture& fixture(const std::string& model, int threads) {
-  static std::string key;
-  static Fixture f;
-  const std::string k = model + "/" + std::to_string(threads);
-  if (f.h == nullptr || key != k) {
-    f.r.reset();
-    f.h.reset();
-    HarnessOptions o;
-    o.batch = 64;
-    o.optimizer = "adam";
-    o.lr = 1e-3;
-    o.threads = threads;
-    f.h = make_harness(make_model(model), o);
-    f.h->ex->run_step();
-    f.r = std::make_unique<Replay>(*f.h->ex);
-    f.r->run_all();
-    key = k;
-  }
-  omp_set_num_threads(threads);
-  return f;
+Harness& fixture(const std::string& model, int threads) {
+  return cached_harness(model + "/" + std::to_string(threads),
+                        [&] { return make_harness(make_model(model), adam_options(threads)); });
 }
 
 void bench_library(benchmark::State& state, const std::string& model, int threads,
                    std::vector<size_t> ops, int64_t elements) {
-  Fixture& f = fixture(model, threads);
+  Replay& r = *fixture(model, threads).replays[0];
   for (auto _ : state) {
-    for (size_t i : ops) f.r->run_op(i);
+    for (size_t i : ops) r.run_op(i);
   }
   state.SetBytesProcessed(state.iterations() * elements * 28);
 }
@@ -121,14 +103,8 @@ void bench_reference(benchmark::State& state, int threads, std::vector<int64_t> 
 void register_all() {
   for (const std::string model : {"lenet5", "vgg-mini"}) {
     // Shapes only: the update ops and the element count of each parameter's layout.
-    const Graph g = make_model(model);
-    OptimizerConfig cfg;
-    cfg.name = "adam";
-    auto opt = make_optimizer(cfg);
-    ExecutorOptions eo;
-    eo.batch = 64;
-    const Executor plan(g, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-    const Schedule& s = plan.schedule();
+    const auto plan = plan_harness(make_model(model), adam_options(1));
+    const Schedule& s = plan->ex->schedule();
     std::vector<size_t> all_ops;
     std::vector<int64_t> all_sizes;
     int64_t all_elements = 0;
@@ -150,30 +126,22 @@ void register_all() {
         }
         if (n < 4096) continue;  // biases: nothing to see
         const std::string base = "update/" + model + "/" + op.name + "/";
-        benchmark::RegisterBenchmark((base + "library" + tail).c_str(),
-                                     [model, threads, i, n](benchmark::State& st) {
-                                       bench_library(st, model, threads, {i}, n);
-                                     })
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime();
-        benchmark::RegisterBenchmark(
-            (base + "reference" + tail).c_str(),
-            [threads, n](benchmark::State& st) { bench_reference(st, threads, {n}); })
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime();
+        register_wall_clock(base + "library" + tail, benchmark::kMicrosecond,
+                            [model, threads, i, n](benchmark::State& st) {
+                              bench_library(st, model, threads, {i}, n);
+                            });
+        register_wall_clock(
+            base + "reference" + tail, benchmark::kMicrosecond,
+            [threads, n](benchmark::State& st) { bench_reference(st, threads, {n}); });
       }
       const std::string base = "update/" + model + "/all/";
-      benchmark::RegisterBenchmark((base + "library" + tail).c_str(),
-                                   [model, threads, all_ops, all_elements](benchmark::State& st) {
-                                     bench_library(st, model, threads, all_ops, all_elements);
-                                   })
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(
-          (base + "reference" + tail).c_str(),
-          [threads, all_sizes](benchmark::State& st) { bench_reference(st, threads, all_sizes); })
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
+      register_wall_clock(base + "library" + tail, benchmark::kMicrosecond,
+                          [model, threads, all_ops, all_elements](benchmark::State& st) {
+                            bench_library(st, model, threads, all_ops, all_elements);
+                          });
+      register_wall_clock(
+          base + "reference" + tail, benchmark::kMicrosecond,
+          [threads, all_sizes](benchmark::State& st) { bench_reference(st, threads, all_sizes); });
     }
   }
 }
@@ -182,10 +150,5 @@ void register_all() {
 }  // namespace cnnmem::bench
 
 int main(int argc, char** argv) {
-  cnnmem::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return cnnmem::bench::run_main(argc, argv, cnnmem::bench::register_all);
 }
