@@ -60,8 +60,7 @@ struct LayerCase {
 
 // Stride 1, as PyTorch's Conv2d(in, out, kernel, padding=padding, bias=bias).
 MakeLayer conv(int64_t in, int64_t out, int64_t kernel, int64_t padding, bool bias = true) {
-  const Conv2dOptions o{
-      .in_channels = in, .out_channels = out, .kernel = kernel, .padding = padding, .bias = bias};
+  const Conv2dOptions o(in, out, kernel, /*stride_=*/1, padding, /*dilation_=*/1, bias);
   return [o](const std::string& name) { return std::make_unique<Conv2d>(name, o); };
 }
 
