@@ -91,10 +91,6 @@ int run_sweep(SweepFlags& flags) {
   const auto overhead = [&](const Row& r) {
     return base > 0 ? 100.0 * (r.seconds / base - 1.0) : 0.0;
   };
-  const auto same = [](const MemoryStats& p, const MemoryStats& m) {
-    return p.peak_bytes == m.peak_bytes && p.by_tag == m.by_tag && p.tag_peaks == m.tag_peaks &&
-           p.arena_bytes == m.arena_bytes && p.peak_at.op_index == m.peak_at.op_index;
-  };
 
   {
     nlohmann::json table = nlohmann::json::array();
@@ -106,7 +102,7 @@ int run_sweep(SweepFlags& flags) {
                           {"predicted", stats_json(r.predicted)}};
       if (measure) {
         j["measured"] = stats_json(r.measured);
-        j["measured_equals_predicted"] = same(r.predicted, r.measured);
+        j["measured_equals_predicted"] = agrees(r.predicted, r.measured);
         j["step_seconds"] = r.seconds;
         j["overhead_percent"] = overhead(r);
       }
@@ -138,9 +134,9 @@ int run_sweep(SweepFlags& flags) {
                 r.checkpoint.kept.size(), r.checkpoint.recompute_flops * 1e-9,
                 mib(r.predicted.peak_bytes), tag(Tag::kActivation), tag(Tag::kActivationGrad),
                 tag(Tag::kWorkspace),
-                !measure                        ? "-"
-                : same(r.predicted, r.measured) ? "= pred"
-                                                : "DIFFERS");
+                !measure                          ? "-"
+                : agrees(r.predicted, r.measured) ? "= pred"
+                                                  : "DIFFERS");
     if (measure) {
       std::printf(" %9.4f %+8.1f%%\n", r.seconds, overhead(r));
     } else {

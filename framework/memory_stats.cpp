@@ -92,4 +92,12 @@ MemoryStats predict_memory(const Schedule& schedule, const std::vector<Lifetime>
   return stats;
 }
 
+bool agrees(const MemoryStats& predicted, const MemoryStats& measured) {
+  const MemoryStats& p = predicted;
+  const MemoryStats& m = measured;
+  return p.peak_bytes == m.peak_bytes && p.peak_bytes_requested == m.peak_bytes_requested &&
+         p.arena_bytes == m.arena_bytes && p.by_tag == m.by_tag && p.tag_peaks == m.tag_peaks &&
+         p.peak_at.op_index == m.peak_at.op_index && p.peak_at.op == m.peak_at.op;
+}
+
 }  // namespace cnnmem

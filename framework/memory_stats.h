@@ -37,6 +37,11 @@ struct MemoryStats {
   std::vector<BufferId> live_at_peak;  // buffers live at the peak, largest first
 };
 
+// Predicted == measured, to the byte: the peak (aligned and as requested), the arena, each tag's
+// bytes at the peak and its own peak, and the op where the peak happens. What every report
+// states and every test requires.
+bool agrees(const MemoryStats& predicted, const MemoryStats& measured);
+
 // Walks the schedule's ops in order with the lifetimes of its buffers; persistent buffers count
 // at every op.
 MemoryStats predict_memory(const Schedule& schedule, const std::vector<Lifetime>& lifetimes,

@@ -186,11 +186,8 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
     o << line;
   }
   if (measured) {
-    const bool same = p.peak_bytes == m.peak_bytes && p.by_tag == m.by_tag &&
-                      p.tag_peaks == m.tag_peaks && p.arena_bytes == m.arena_bytes &&
-                      p.peak_at.op_index == m.peak_at.op_index;
-    o << (same ? "predicted == measured, to the byte, for every tag\n"
-               : "PREDICTED != MEASURED: this is a bug in cnnmem, please report it\n");
+    o << (agrees(p, m) ? "predicted == measured, to the byte, for every tag\n"
+                       : "PREDICTED != MEASURED: this is a bug in cnnmem, please report it\n");
   }
   o << "\nwhy the textbook estimate differs:\n";
   for (const std::string& w : explain_difference(graph, ex, textbook)) o << "  - " << w << "\n";
