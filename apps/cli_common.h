@@ -53,15 +53,6 @@ void print_json(const nlohmann::json& j);
 // --threads: T compute threads, or every core when T is 0.
 void set_threads(int threads);
 
-// Binds `ex`, fills it with seeded weights and synthetic batches, runs a warm-up step and one
-// whose heap growth is measured, then `timed_steps` timed ones.
-struct Measurement {
-  OutsideArena outside;
-  double seconds_per_step = 0;
-};
-Measurement measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t batch,
-                                    int timed_steps = 0);
-
 // A subcommand: its CLI11 node and what runs when it was chosen.
 struct Command {
   CLI::App* app = nullptr;

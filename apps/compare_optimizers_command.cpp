@@ -10,6 +10,7 @@
 #include "framework/error.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
+#include "train/measure.h"
 
 namespace cnnmem {
 namespace {

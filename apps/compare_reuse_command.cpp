@@ -9,6 +9,7 @@
 #include "apps/output_flags.h"
 #include "framework/error.h"
 #include "models/zoo.h"
+#include "train/measure.h"
 
 namespace cnnmem {
 namespace {

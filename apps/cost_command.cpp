@@ -13,6 +13,7 @@
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "report/bytes.h"
+#include "train/measure.h"
 
 namespace cnnmem {
 namespace {

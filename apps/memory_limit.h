@@ -1,6 +1,6 @@
 // --memory-limit: refuse a run before anything is allocated when its plan reserves more than
 // the limit, with the prediction by tag and what would fit (a checkpoint budget, a batch size).
-// Not here: the prediction itself (framework/executor.h), the search (framework/checkpoint.h).
+// Not here: the prediction itself (framework/executor.h), the search (train/what_fits.h).
 #pragma once
 
 #include <cstdint>
