@@ -48,11 +48,6 @@ std::vector<std::string> lenet_run(const std::vector<std::string>& extra) {
   return a;
 }
 
-std::vector<std::string> with_binary(std::vector<std::string> args) {
-  args.insert(args.begin(), CNNMEM_BINARY);
-  return args;
-}
-
 class InterruptCli : public ::testing::Test {
  public:
   static void SetUpTestSuite() {

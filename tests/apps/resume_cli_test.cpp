@@ -31,11 +31,6 @@ std::vector<std::string> lenet_run(const fs::path& state_dir, const fs::path& sa
   return a;
 }
 
-std::vector<std::string> with_binary(std::vector<std::string> args) {
-  args.insert(args.begin(), CNNMEM_BINARY);
-  return args;
-}
-
 class ResumeCli : public ::testing::Test {
  public:
   static void SetUpTestSuite() {
