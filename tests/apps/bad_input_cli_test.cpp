@@ -8,8 +8,6 @@
 // Not here: the readers' own rejection tests (tests/io/), flags that do work (cli_test.cpp).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -20,12 +18,13 @@
 #include <vector>
 
 #include "tests/apps/cli_helpers.h"
+#include "tests/util/idx_writer.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-using test::expect_user_error;
 
 // Every command that takes --model and --batch, with the other flags it needs to get that far.
 struct CommandBase {
@@ -122,22 +121,11 @@ TEST(BadInputCli, RepeatCountsOutOfRange) {
 }
 
 // Corrupt files handed to the readers through the command line.
-class BadFileCli : public ::testing::Test {
+class BadFileCli : public TempDirTest {
  public:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_bad_input_cli_test." + std::to_string(getpid()) + "." + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& bytes) const {
-    const fs::path path = dir_ / name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path.string();
+    write_file(path(name), bytes);
+    return path(name);
   }
 
   // A safetensors file: u64 little-endian header length, header, data.
@@ -152,20 +140,8 @@ class BadFileCli : public ::testing::Test {
   // A gzip IDX file of type ubyte with `dims` and `data`.
   std::string write_idx_gz(const std::string& name, uint32_t magic,
                            const std::vector<uint32_t>& dims, const std::string& data) const {
-    std::string bytes;
-    const auto put_be32 = [&bytes](uint32_t v) {
-      for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>(v >> shift));
-    };
-    put_be32(magic);
-    for (uint32_t d : dims) put_be32(d);
-    bytes += data;
-    const std::string path = (dir_ / name).string();
-    gzFile f = gzopen(path.c_str(), "wb");
-    EXPECT_NE(f, nullptr);
-    EXPECT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-              static_cast<int>(bytes.size()));
-    EXPECT_EQ(gzclose(f), Z_OK);
-    return path;
+    write_gz(path(name), idx_bytes(magic, dims, {data.begin(), data.end()}));
+    return path(name);
   }
 
   // A Fashion-MNIST directory of 2 training and 2 test images of 28x28 with these train labels.
@@ -182,9 +158,6 @@ class BadFileCli : public ::testing::Test {
     return {"train",         "--model",    "lenet5",      "--batch",     "2", "--data",
             "fashion-mnist", "--data-dir", dir_.string(), "--max-steps", "1"};
   }
-
- protected:
-  fs::path dir_;
 };
 
 // Corrupt safetensors files and words of the message each must give.
@@ -293,7 +266,7 @@ TEST(BadInputCli, CommandLineMistakesAreSaidInPlainWords) {
   for (const std::vector<std::string>& args :
        {with(train, {"--max-steps", "5", "--max-steps", "7"}), with(train, {"--batch"}),
         with(train, {"--bogus"}), std::vector<std::string>{}}) {
-    const test::ProcessResult r = test::run_cnnmem(args);
+    const ProcessResult r = run_cnnmem(args);
     EXPECT_EQ(r.err.find("At Most"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("required"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("The following"), std::string::npos) << r.err;
@@ -302,4 +275,4 @@ TEST(BadInputCli, CommandLineMistakesAreSaidInPlainWords) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -28,6 +28,12 @@ inline std::string command_line(const std::vector<std::string>& args) {
   return s;
 }
 
+// `args` after the path of the built binary: an argv for run_process or the kill helpers.
+inline std::vector<std::string> with_binary(std::vector<std::string> args) {
+  args.insert(args.begin(), CNNMEM_BINARY);
+  return args;
+}
+
 inline ProcessResult run_cnnmem(const std::vector<std::string>& args,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
   std::vector<std::string> argv = {CNNMEM_BINARY};

@@ -10,8 +10,6 @@
 // Not here: the library's own unit tests (tests/framework, tests/io, ...), speed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +17,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
@@ -30,20 +27,13 @@
 #include "io/safetensors.h"
 #include "tests/apps/cli_helpers.h"
 #include "tests/apps/run_process.h"
+#include "tests/util/idx_writer.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
-using json = nlohmann::json;
-using test::command_line;
-using test::expect_user_error;
-using test::kTags;
-using test::ProcessResult;
-using test::run_cnnmem;
-using test::run_json;
 
 const fs::path kGoldenDir = fs::path(CNNMEM_SOURCE_DIR) / "tests/fixtures/golden";
 const fs::path kInitWeights = kGoldenDir / "lenet5_init.safetensors";
@@ -183,52 +173,7 @@ TEST(CliUsage, HelpExitsZeroAndListsTheCommands) {
 // ---------------------------------------------------------------------------------------------
 // Files made by the tests live in a per-process temporary directory.
 
-class CliFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_cli_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
-};
-
-std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims,
-                               const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> out;
-  auto put_be32 = [&out](uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-  };
-  put_be32(magic);
-  for (uint32_t d : dims) put_be32(d);
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
-
-void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(f), Z_OK);
-}
-
-void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(f.good()) << path;
-}
-
-std::vector<uint8_t> read_bytes(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-constexpr uint32_t kImagesMagic = 0x00000803, kLabelsMagic = 0x00000801;
+using CliFiles = TempDirTest;
 
 // A Fashion-MNIST-shaped data set of `count` random 28x28 images per split.
 void write_tiny_dataset(const fs::path& dir, uint32_t count) {
@@ -238,8 +183,8 @@ void write_tiny_dataset(const fs::path& dir, uint32_t count) {
     for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng() & 0xff);
     for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() % 10);
     write_gz(dir / (split + "-images-idx3-ubyte.gz"),
-             idx_bytes(kImagesMagic, {count, 28, 28}, pixels));
-    write_gz(dir / (split + "-labels-idx1-ubyte.gz"), idx_bytes(kLabelsMagic, {count}, labels));
+             idx_bytes(kIdxImages, {count, 28, 28}, pixels));
+    write_gz(dir / (split + "-labels-idx1-ubyte.gz"), idx_bytes(kIdxLabels, {count}, labels));
   }
 }
 
@@ -276,7 +221,7 @@ TEST_F(CliData, TruncatedIdxDataIsOneLineError) {
   write_tiny_dataset(dir_, 16);
   // A well-formed gzip whose header promises 16 images but holds 10.
   const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
-  write_gz(images, idx_bytes(kImagesMagic, {16, 28, 28}, std::vector<uint8_t>(10 * 28 * 28, 7)));
+  write_gz(images, idx_bytes(kIdxImages, {16, 28, 28}, std::vector<uint8_t>(10 * 28 * 28, 7)));
   expect_user_error(train_on_dir(dir_), {images.string(), "truncated"});
 }
 
@@ -290,7 +235,7 @@ TEST_F(CliData, WrongMagicIsOneLineError) {
 TEST_F(CliData, LabelsFileInPlaceOfImagesIsOneLineError) {
   write_tiny_dataset(dir_, 16);
   const fs::path images = dir_ / "train-images-idx3-ubyte.gz";
-  write_gz(images, idx_bytes(kLabelsMagic, {16}, std::vector<uint8_t>(16, 1)));
+  write_gz(images, idx_bytes(kIdxLabels, {16}, std::vector<uint8_t>(16, 1)));
   expect_user_error(train_on_dir(dir_), {images.string(), "magic"});
 }
 
@@ -310,16 +255,16 @@ TEST_F(CliInitWeights, RandomBytesAreOneLineError) {
   std::vector<uint8_t> bytes(4096);
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng() & 0xff);
   const fs::path f = dir_ / "random.safetensors";
-  write_bytes(f, bytes);
+  write_file(f, bytes);
   expect_user_error(train_from(f), {f.string()});
 }
 
 TEST_F(CliInitWeights, TruncatedFileIsOneLineError) {
-  std::vector<uint8_t> bytes = read_bytes(kInitWeights);
+  std::vector<uint8_t> bytes = read_file_bytes(kInitWeights);
   ASSERT_GT(bytes.size(), 1000u);
   bytes.resize(bytes.size() / 2);
   const fs::path f = dir_ / "truncated.safetensors";
-  write_bytes(f, bytes);
+  write_file(f, bytes);
   expect_user_error(train_from(f), {f.string()});
 }
 
@@ -386,7 +331,7 @@ TEST_F(CliInitWeights, DtypeF64IsOneLineError) {
   bytes.insert(bytes.end(), h.begin(), h.end());
   bytes.insert(bytes.end(), data.begin(), data.end());
   const fs::path f = dir_ / "f64.safetensors";
-  write_bytes(f, bytes);
+  write_file(f, bytes);
   expect_user_error(train_from(f), {f.string(), "F64"});
 }
 
@@ -681,4 +626,4 @@ TEST(CliDeterminism, DifferentSeedGivesDifferentLosses) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

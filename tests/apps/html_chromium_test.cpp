@@ -2,14 +2,13 @@
 // scripts/install-deps.sh installs) loads each page offline, its script draws the charts, and
 // --dump-dom shows the drawn SVG: a series per tag, the peak marker naming the op that sets the
 // peak, the comparison charts; --screenshot saves a PNG.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "tests/apps/cli_helpers.h"
+#include "tests/util/temp_dir.h"
 
 namespace cnnmem::test {
 namespace {
@@ -18,18 +17,13 @@ namespace fs = std::filesystem;
 
 constexpr const char* kChromium = "/usr/bin/chromium";
 
-class Chromium : public ::testing::Test {
+class Chromium : public TempDirTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fs::exists(kChromium))
         << kChromium << " is missing: run scripts/install-deps.sh (Debian package chromium)";
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_chromium_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Runs headless Chromium on a page with a fresh profile, offline, with `extra` flags.
   ProcessResult chromium(const fs::path& page, const std::vector<std::string>& extra) {
@@ -55,7 +49,6 @@ class Chromium : public ::testing::Test {
     return r.out;
   }
 
-  fs::path dir_;
   int runs_ = 0;
 };
 

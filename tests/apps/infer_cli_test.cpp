@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -27,20 +26,12 @@
 #include "io/safetensors.h"
 #include "tests/apps/cli_helpers.h"
 #include "tests/apps/run_process.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
-using json = nlohmann::json;
-using test::command_line;
-using test::expect_user_error;
-using test::kTags;
-using test::ProcessResult;
-using test::run_cnnmem;
-using test::run_json;
 
 // `cnnmem infer --model lenet5 --batch 2 --repeat 1` plus `extra`.
 std::vector<std::string> lenet5(const std::vector<std::string>& extra) {
@@ -71,20 +62,8 @@ std::vector<uint32_t> bits(const NamedTensor& t) {
   return out;
 }
 
-class InferCli : public ::testing::Test {
+class InferCli : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_infer_cli_test." + std::to_string(getpid()) + "." + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // A file with one tensor `name` of `shape`, uniform [0, 1) values from `seed`.
   std::string write_input(const std::string& file, const std::vector<int64_t>& shape, uint32_t seed,
                           const std::string& name = "input") const {
@@ -110,8 +89,6 @@ class InferCli : public ::testing::Test {
     EXPECT_NE(t, nullptr) << file << " has no tensor \"output\"";
     return t == nullptr ? NamedTensor{} : *t;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(InferCli, JsonHasPredictedEqualsMeasuredSpeedAndOutputShape) {
@@ -167,7 +144,7 @@ TEST_F(InferCli, BadInputTensorIsAUserError) {
   const std::string missing = path("missing.safetensors");
   expect_user_error(lenet5({"--input-tensor", missing}), {"--input-tensor", missing});
   const std::string text = path("text.safetensors");
-  std::ofstream(text) << "not a safetensors file\n";
+  write_file(text, "not a safetensors file\n");
   expect_user_error(lenet5({"--input-tensor", text}), {text});
 }
 
@@ -267,4 +244,4 @@ TEST_F(InferCli, Vgg16GreedyBySizeActivationsAtThePeakAreTheLowerBound) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -9,7 +9,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <regex>
 #include <string>
@@ -19,6 +18,7 @@
 #include "io/training_state.h"
 #include "tests/apps/cli_helpers.h"
 #include "tests/apps/kill_helpers.h"
+#include "tests/util/temp_dir.h"
 
 namespace cnnmem::test {
 namespace {
@@ -26,11 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kSteps = 300;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // LeNet-5 on synthetic data, one thread, a state only at the end (as a user would start it).
 std::vector<std::string> lenet_run(const std::vector<std::string>& extra) {
@@ -53,22 +48,14 @@ std::vector<std::string> lenet_run(const std::vector<std::string>& extra) {
   return a;
 }
 
-std::vector<std::string> with_binary(std::vector<std::string> args) {
-  args.insert(args.begin(), CNNMEM_BINARY);
-  return args;
-}
-
 class InterruptCli : public ::testing::Test {
  public:
   static void SetUpTestSuite() {
-    suite_dir_ =
-        fs::temp_directory_path() / ("cnnmem_interrupt_cli_test." + std::to_string(getpid()));
-    fs::remove_all(suite_dir_);
-    fs::create_directories(suite_dir_);
+    suite_dir_ = fresh_temp_dir("InterruptCli");
     const json j = run_json(lenet_run({"--state-dir", (suite_dir_ / "ref_state").string(), "--save",
                                        (suite_dir_ / "ref.safetensors").string()}));
     reference_losses_ = j.value("losses", json::array());
-    reference_weights_ = read_text(suite_dir_ / "ref.safetensors");
+    reference_weights_ = read_file(suite_dir_ / "ref.safetensors");
   }
   static void TearDownTestSuite() { fs::remove_all(suite_dir_); }
 
@@ -80,7 +67,7 @@ class InterruptCli : public ::testing::Test {
   // True once the run's progress lines (on stderr, in `err`) show `step` steps done.
   static std::function<bool()> reached(const fs::path& err, int step) {
     const std::string line = " step " + std::to_string(step) + "/";
-    return [err, line] { return read_text(err).find(line) != std::string::npos; };
+    return [err, line] { return read_file(err).find(line) != std::string::npos; };
   }
 
   // Interrupts a run with `signal` at a random step, checks what it says and saves, resumes it
@@ -96,7 +83,7 @@ class InterruptCli : public ::testing::Test {
     const KillResult k = run_and_signal_when(
         with_binary(lenet_run({"--state-dir", state.string(), "--progress-every", "1"})),
         reached(err, at), o);
-    const std::string text = read_text(err);
+    const std::string text = read_file(err);
     ASSERT_TRUE(k.killed) << "the run ended (exit " << k.exit_code << ") first: " << text;
     ASSERT_TRUE(k.ended_on_its_own) << "did not stop after the step: " << text;
     EXPECT_EQ(k.exit_code, 128 + signal) << text;
@@ -116,7 +103,7 @@ class InterruptCli : public ::testing::Test {
         {"--state-dir", state.string(), "--resume", state.string(), "--save", out.string()}));
     EXPECT_EQ(j.value("losses", json::array()), reference_losses_);
     ASSERT_FALSE(reference_weights_.empty());
-    EXPECT_TRUE(read_text(out) == reference_weights_)
+    EXPECT_TRUE(read_file(out) == reference_weights_)
         << "the resumed run's final weights differ from the uninterrupted run's";
   }
 
@@ -148,7 +135,7 @@ TEST_F(InterruptCli, WithoutAStateDirectoryItSaysNothingWasSaved) {
       "--max-steps", "100000",           "--threads", "1",      "--no-eval",
       "--json",      "--progress-every", "1",         "--save", save.string()};
   const KillResult k = run_and_signal_when(with_binary(args), reached(err, 3), o);
-  const std::string text = read_text(err);
+  const std::string text = read_file(err);
   ASSERT_TRUE(k.killed && k.ended_on_its_own) << text;
   EXPECT_EQ(k.exit_code, 130);
   EXPECT_THAT(text, ::testing::HasSubstr(
@@ -195,7 +182,7 @@ TEST_F(InterruptCli, ASecondInterruptExitsAtOnce) {
         return true;
       },
       o);
-  const std::string text = read_text(err);
+  const std::string text = read_file(err);
   ASSERT_TRUE(k.killed && k.ended_on_its_own) << text;
   EXPECT_EQ(k.exit_code, 130);
   EXPECT_THAT(text, ::testing::HasSubstr("interrupted again: exiting now, without saving"));
@@ -217,7 +204,7 @@ TEST_F(InterruptCli, AStateDirectoryTakesOneLiveRun) {
                    state.string()}),
       [&] {
         if (!reached(err, 2)()) return false;
-        holder = read_text(state / "lock");
+        holder = read_file(state / "lock");
         fresh = run_cnnmem({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "1",
                             "--no-eval", "--state-dir", state.string()});
         resumed = run_cnnmem({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps",
@@ -225,7 +212,7 @@ TEST_F(InterruptCli, AStateDirectoryTakesOneLiveRun) {
         return true;
       },
       o);
-  ASSERT_TRUE(k.killed && k.ended_on_its_own) << read_text(err);
+  ASSERT_TRUE(k.killed && k.ended_on_its_own) << read_file(err);
   EXPECT_EQ(k.exit_code, 130);
   ASSERT_FALSE(holder.empty());
   holder.pop_back();  // the newline

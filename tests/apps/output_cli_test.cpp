@@ -1,26 +1,19 @@
 // --trace, --html, --csv, --quiet and --progress-every from the outside: stdout stays one JSON
 // object, the files hold the step the command measured (the trace's peak is the JSON's measured
 // peak), bad paths are refused before any work with one line, and nothing is left half-written.
-#include <unistd.h>
-
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "tests/apps/cli_helpers.h"
 #include "tests/report/trace_check.h"
+#include "tests/util/temp_dir.h"
 
 namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -29,27 +22,13 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-class OutputFiles : public ::testing::Test {
+class OutputFiles : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_output_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Only the files asked for: no temporary file is left behind.
   void expect_files(std::vector<std::string> names) const {
-    std::vector<std::string> have;
-    for (const auto& e : fs::directory_iterator(dir_)) have.push_back(e.path().filename());
-    std::sort(have.begin(), have.end());
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(have, names);
+    EXPECT_EQ(file_names(dir_), names);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(OutputFiles, TrainWritesTraceHtmlAndCsvOfTheLastStep) {
@@ -58,7 +37,7 @@ TEST_F(OutputFiles, TrainWritesTraceHtmlAndCsvOfTheLastStep) {
                            path("t.json"), "--html", path("t.html"), "--csv", path("t.csv")});
   ASSERT_TRUE(j.contains("measured"));
   expect_files({"t.json", "t.html", "t.csv", "t.buffers.csv"});
-  const json trace = json::parse(slurp(dir_ / "t.json"));
+  const json trace = json::parse(read_file(dir_ / "t.json"));
   TraceSummary s;
   ASSERT_NO_FATAL_FAILURE(check_trace(trace, &s));
   EXPECT_EQ(s.max_counter_sum, j["measured"]["peak_bytes"]);
@@ -67,7 +46,7 @@ TEST_F(OutputFiles, TrainWritesTraceHtmlAndCsvOfTheLastStep) {
   EXPECT_EQ(trace["otherData"]["step"], 2);  // the last of 3 training steps
   EXPECT_EQ(trace["otherData"]["model"], "lenet5");
 
-  const std::vector<std::string> timeline = lines_of(slurp(dir_ / "t.csv"));
+  const std::vector<std::string> timeline = lines_of(read_file(dir_ / "t.csv"));
   ASSERT_EQ(timeline.size(), static_cast<size_t>(s.slices) + 1);
   int64_t peak = 0;
   for (size_t i = 1; i < timeline.size(); ++i) {
@@ -75,11 +54,11 @@ TEST_F(OutputFiles, TrainWritesTraceHtmlAndCsvOfTheLastStep) {
     EXPECT_NE(timeline[i].find(s.slice_names[i - 1]), std::string::npos);
   }
   EXPECT_EQ(peak, j["measured"]["peak_bytes"]);
-  const std::string buffers = slurp(dir_ / "t.buffers.csv");
+  const std::string buffers = read_file(dir_ / "t.buffers.csv");
   EXPECT_EQ(buffers.rfind("buffer_id,name,tag,", 0), 0u);
   EXPECT_NE(buffers.find(",conv1.weight,weight,"), std::string::npos);
 
-  const std::string html = slurp(dir_ / "t.html");
+  const std::string html = read_file(dir_ / "t.html");
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find("\"source\":\"measured\""), std::string::npos);
 }
@@ -88,9 +67,9 @@ TEST_F(OutputFiles, CostWithoutMeasureDrawsThePrediction) {
   const json j = run_json({"cost", "--model", "vgg-mini", "--mode", "infer", "--batch", "2",
                            "--json", "--html", path("p.html"), "--csv", path("p")});
   expect_files({"p.html", "p", "p.buffers.csv"});
-  const std::string html = slurp(dir_ / "p.html");
+  const std::string html = read_file(dir_ / "p.html");
   EXPECT_NE(html.find("\"source\":\"predicted\""), std::string::npos);
-  const std::vector<std::string> timeline = lines_of(slurp(dir_ / "p"));
+  const std::vector<std::string> timeline = lines_of(read_file(dir_ / "p"));
   ASSERT_GT(timeline.size(), 2u);
   // Predicted rows have no times: begin_s and end_s are empty.
   EXPECT_NE(timeline[1].find(",,"), std::string::npos);
@@ -105,12 +84,12 @@ TEST_F(OutputFiles, CostMeasureAndInferWriteTraces) {
   for (const char* name : {"cost.json", "infer.json"}) {
     SCOPED_TRACE(name);
     TraceSummary s;
-    ASSERT_NO_FATAL_FAILURE(check_trace(json::parse(slurp(dir_ / name)), &s));
+    ASSERT_NO_FATAL_FAILURE(check_trace(json::parse(read_file(dir_ / name)), &s));
     EXPECT_EQ(s.instants, 1);
     EXPECT_EQ(s.counters.size(), kTags.size());
   }
   TraceSummary s;
-  check_trace(json::parse(slurp(dir_ / "infer.json")), &s);
+  check_trace(json::parse(read_file(dir_ / "infer.json")), &s);
   EXPECT_EQ(s.peak["bytes"], j["measured"]["peak_bytes"]);
 }
 
@@ -122,9 +101,11 @@ TEST_F(OutputFiles, ComparisonCommandsWriteHtml) {
   run_json({"sweep-checkpoint", "--model", "lenet5", "--batch", "2", "--no-measure", "--json",
             "--html", path("sweep.html")});
   expect_files({"opt.html", "reuse.html", "sweep.html"});
-  EXPECT_NE(slurp(dir_ / "opt.html").find("\"kind\":\"compare-optimizers\""), std::string::npos);
-  EXPECT_NE(slurp(dir_ / "reuse.html").find("\"kind\":\"compare-reuse\""), std::string::npos);
-  EXPECT_NE(slurp(dir_ / "sweep.html").find("\"kind\":\"sweep-checkpoint\""), std::string::npos);
+  EXPECT_NE(read_file(dir_ / "opt.html").find("\"kind\":\"compare-optimizers\""),
+            std::string::npos);
+  EXPECT_NE(read_file(dir_ / "reuse.html").find("\"kind\":\"compare-reuse\""), std::string::npos);
+  EXPECT_NE(read_file(dir_ / "sweep.html").find("\"kind\":\"sweep-checkpoint\""),
+            std::string::npos);
 }
 
 TEST_F(OutputFiles, BadPathsAreRefusedBeforeAnyWork) {
@@ -174,7 +155,7 @@ TEST_F(OutputFiles, TheCheckLeavesAnExistingFileAlone) {
   expect_user_error({"cost", "--model", "lenet5", "--mode", "train", "--batch", "2", "--html",
                      path("keep.html"), "--csv", path("keep.html")},
                     {"keep.html", "its own file"});
-  EXPECT_EQ(slurp(dir_ / "keep.html"), "the user's");
+  EXPECT_EQ(read_file(dir_ / "keep.html"), "the user's");
   expect_files({"keep.html"});
 }
 
@@ -185,7 +166,7 @@ TEST_F(OutputFiles, AnExistingFileIsReplacedWhole) {
   }
   run_json({"cost", "--model", "lenet5", "--mode", "infer", "--batch", "1", "--json", "--html",
             path("r.html")});
-  const std::string html = slurp(dir_ / "r.html");
+  const std::string html = read_file(dir_ / "r.html");
   EXPECT_EQ(html.find('x' + std::string(100, 'x')), std::string::npos);
   EXPECT_EQ(html.substr(html.size() - 8), "</html>\n");
   expect_files({"r.html"});

@@ -7,81 +7,49 @@
 // Not here: the planners' own tests (tests/framework/planner_test.cpp), speed (bench/).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "tests/apps/cli_helpers.h"
 #include "tests/apps/run_process.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::StartsWith;
-using json = nlohmann::json;
-using test::ProcessResult;
 
 // A chain of four buffers (and the hand-worked offsets of tests/framework/planner_test.cpp):
 //   0: 100 [0,1]   1: 300 [1,2]   2: 200 [2,3]   3: 50 [3,4]; bound 500 (op 2: 300 + 200).
 constexpr char kChain[] = "100,0,1\n300,1,2\n200,2,3\n50,3,4\n";
 
-class PlanCli : public ::testing::Test {
+class PlanCli : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_plan_cli_test." + std::to_string(getpid()) + "." + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) const {
-    const fs::path path = dir_ / name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path.string();
+    write_file(path(name), text);
+    return path(name);
   }
 
   static ProcessResult plan(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CNNMEM_BINARY, "plan"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return test::run_process(argv);
+    std::vector<std::string> all = {"plan"};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_cnnmem(all);
   }
 
-  // Exit 0, nothing on stderr, stdout exactly one JSON object.
   static json plan_json(const std::string& file, const std::string& strategy) {
-    SCOPED_TRACE("cnnmem plan --intervals " + file + " --strategy " + strategy + " --json");
-    const ProcessResult r = plan({"--intervals", file, "--strategy", strategy, "--json"});
-    EXPECT_EQ(r.exit_code, 0) << "stderr: " << r.err;
-    EXPECT_EQ(r.err, "");
-    json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-    EXPECT_TRUE(j.is_object()) << "stdout is not one JSON object: " << r.out;
-    return j.is_object() ? j : json::object();
+    return run_json({"plan", "--intervals", file, "--strategy", strategy, "--json"});
   }
 
-  // Exit 1, nothing on stdout, one line "cnnmem: error: ..." containing every word.
-  static void expect_error(const std::vector<std::string>& args,
-                           const std::vector<std::string>& words) {
-    const ProcessResult r = plan(args);
-    ASSERT_FALSE(r.timed_out);
-    EXPECT_EQ(r.exit_code, 1) << "stderr: " << r.err;
-    EXPECT_EQ(r.out, "");
-    EXPECT_THAT(r.err, StartsWith("cnnmem: error: "));
-    ASSERT_FALSE(r.err.empty());
-    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not exactly one line: " << r.err;
-    for (const std::string& w : words) EXPECT_THAT(r.err, HasSubstr(w));
+  static void expect_error(std::vector<std::string> args, const std::vector<std::string>& words) {
+    args.insert(args.begin(), "plan");
+    expect_user_error(args, words);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(PlanCli, JsonOffsetsPerStrategy) {
@@ -255,4 +223,4 @@ INSTANTIATE_TEST_SUITE_P(PlanCliBadLines, PlanCliBadLine, ::testing::ValuesIn(ba
                          });
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -2,28 +2,22 @@
 // save) and resumed with --resume ends with the same losses and bit-identical weights as an
 // uninterrupted run; corrupt states and changed flags are refused with one-line errors.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "io/training_state.h"
 #include "tests/apps/cli_helpers.h"
 #include "tests/apps/kill_helpers.h"
+#include "tests/util/temp_dir.h"
 
 namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The run of the brief: 40 steps of LeNet-5 (5 epochs of 8 batches), a state every 5 steps.
 std::vector<std::string> lenet_run(const fs::path& state_dir, const fs::path& save,
@@ -37,21 +31,14 @@ std::vector<std::string> lenet_run(const fs::path& state_dir, const fs::path& sa
   return a;
 }
 
-std::vector<std::string> with_binary(std::vector<std::string> args) {
-  args.insert(args.begin(), CNNMEM_BINARY);
-  return args;
-}
-
 class ResumeCli : public ::testing::Test {
  public:
   static void SetUpTestSuite() {
-    suite_dir_ = fs::temp_directory_path() / ("cnnmem_resume_cli_test." + std::to_string(getpid()));
-    fs::remove_all(suite_dir_);
-    fs::create_directories(suite_dir_);
+    suite_dir_ = fresh_temp_dir("ResumeCli");
     // The uninterrupted reference run.
     const json j = run_json(lenet_run(suite_dir_ / "ref_state", suite_dir_ / "ref.safetensors"));
     reference_losses_ = j.value("losses", json::array());
-    reference_weights_ = read_bytes(suite_dir_ / "ref.safetensors");
+    reference_weights_ = read_file(suite_dir_ / "ref.safetensors");
   }
   static void TearDownTestSuite() { fs::remove_all(suite_dir_); }
 
@@ -67,7 +54,7 @@ class ResumeCli : public ::testing::Test {
     EXPECT_EQ(j.value("losses", json::array()), reference_losses_);
     EXPECT_EQ(j.value("steps", 0), 40);
     ASSERT_FALSE(reference_weights_.empty());
-    EXPECT_TRUE(read_bytes(out) == reference_weights_)
+    EXPECT_TRUE(read_file(out) == reference_weights_)
         << "the resumed run's final weights differ from the uninterrupted run's";
     // The final state is that of the whole run.
     EXPECT_EQ(read_training_state(state_dir.string()).steps, 40);
@@ -126,7 +113,7 @@ TEST_F(ResumeCli, KilledInsideASaveKeepsThePreviousStateAndResumes) {
 
 TEST_F(ResumeCli, CorruptOrTruncatedStateIsRefused) {
   const fs::path ref = suite_dir_ / "ref_state" / "state.safetensors";
-  const std::string bytes = read_bytes(ref);
+  const std::string bytes = read_file(ref);
   ASSERT_GT(bytes.size(), 1000U);
   const fs::path out = dir_ / "out.safetensors";
 
@@ -235,9 +222,9 @@ TEST_F(ResumeCli, AdamWithBatchNormAndDropoutResumesBitwiseIdentically) {
   const json resumed =
       run_json(run({}, dir_ / "resumed.safetensors", {"--resume", state.string()}));
   EXPECT_EQ(resumed.value("losses", json::array()), ref.value("losses", json::array()));
-  const std::string want = read_bytes(dir_ / "ref.safetensors");
+  const std::string want = read_file(dir_ / "ref.safetensors");
   ASSERT_FALSE(want.empty());
-  EXPECT_TRUE(read_bytes(dir_ / "resumed.safetensors") == want)
+  EXPECT_TRUE(read_file(dir_ / "resumed.safetensors") == want)
       << "the resumed run's final weights differ from the uninterrupted run's";
 }
 

@@ -22,18 +22,12 @@
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
-#include "train/batch_pipeline.h"
+#include "tests/framework/memory_expect.h"
+#include "tests/util/training_run.h"
 #include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
-
-struct Run {
-  std::unique_ptr<Optimizer> opt;
-  std::unique_ptr<Executor> ex;
-  TrainData data;
-  std::unique_ptr<BatchPipeline> pipeline;
-};
 
 OptimizerConfig config(const std::string& name) {
   OptimizerConfig c;
@@ -52,19 +46,9 @@ ExecutorOptions train_options(int64_t batch, const std::string& policy, bool fus
   return o;
 }
 
-std::unique_ptr<Run> prepare(const Graph& g, const ExecutorOptions& o, const std::string& opt) {
-  auto r = std::make_unique<Run>();
-  r->opt = make_optimizer(config(opt));
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  r->ex->bind();
-  r->ex->init_weights(7);
-  r->data = load_train_data("synthetic", "", g, o.batch, 3);
-  r->pipeline = std::make_unique<BatchPipeline>(*r->ex, r->data.train(), o.batch);
-  std::vector<int64_t> order(static_cast<size_t>(r->data.train().count));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  r->pipeline->start_epoch(order, true);
-  r->ex->set_batch_source(r->pipeline.get());
-  return r;
+std::unique_ptr<test::TrainingRun> prepare(const Graph& g, const ExecutorOptions& o,
+                                           const std::string& opt) {
+  return test::start_run(g, o, make_optimizer(config(opt)), /*weight_seed=*/7, /*data_seed=*/3);
 }
 
 bool bitwise_equal(const std::vector<NamedTensor>& a, const std::vector<NamedTensor>& b) {
@@ -76,14 +60,6 @@ bool bitwise_equal(const std::vector<NamedTensor>& a, const std::vector<NamedTen
     }
   }
   return true;
-}
-
-void expect_same(const MemoryStats& p, const MemoryStats& m) {
-  EXPECT_EQ(p.peak_bytes, m.peak_bytes);
-  EXPECT_EQ(p.arena_bytes, m.arena_bytes);
-  EXPECT_EQ(p.by_tag, m.by_tag);
-  EXPECT_EQ(p.tag_peaks, m.tag_peaks);
-  EXPECT_EQ(p.peak_at.op, m.peak_at.op);
 }
 
 // Policy parsing.

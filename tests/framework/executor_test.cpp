@@ -16,7 +16,7 @@
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "tests/framework/memory_expect.h"
-#include "train/batch_pipeline.h"
+#include "tests/util/training_run.h"
 #include "train/trainer.h"
 
 // Counts malloc calls while `g_counting` is on, apart for those made while a oneDNN primitive
@@ -42,34 +42,17 @@ extern "C" void* malloc(size_t n) {
 namespace cnnmem {
 namespace {
 
-struct Run {
-  std::unique_ptr<Optimizer> opt;
-  std::unique_ptr<Executor> ex;
-  TrainData data;
-  std::unique_ptr<BatchPipeline> pipeline;
-};
-
-std::unique_ptr<Run> prepare(const Graph& g, bool training, int64_t batch, OptimizerConfig cfg,
-                             uint64_t seed = 1, bool fuse = false, double clip = 0,
-                             bool guard = kArenaGuardDefault) {
-  auto r = std::make_unique<Run>();
-  if (training) r->opt = make_optimizer(cfg);
+std::unique_ptr<test::TrainingRun> prepare(const Graph& g, bool training, int64_t batch,
+                                           OptimizerConfig cfg, uint64_t seed = 1,
+                                           bool fuse = false, double clip = 0,
+                                           bool guard = kArenaGuardDefault) {
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
   o.guard = guard;
   o.fuse_update = fuse;
   o.clip_grad_norm = clip;
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  r->ex->bind();
-  r->ex->init_weights(seed);
-  r->data = load_train_data("synthetic", "", g, batch, seed);
-  r->pipeline = std::make_unique<BatchPipeline>(*r->ex, r->data.train(), batch);
-  std::vector<int64_t> order(static_cast<size_t>(r->data.train().count));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  r->pipeline->start_epoch(order, true);
-  r->ex->set_batch_source(r->pipeline.get());
-  return r;
+  return test::start_run(g, o, training ? make_optimizer(cfg) : nullptr, seed, seed);
 }
 
 OptimizerConfig config(const char* name, double momentum = 0, bool nesterov = false) {

@@ -8,68 +8,22 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <array>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "framework/error.h"
+#include "tests/util/expect_error.h"
+#include "tests/util/idx_writer.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-
-// Expects `f` to throw cnnmem::Error with a one-line message containing `word`.
-void expect_error(const std::function<void()>& f, const std::string& word) {
-  try {
-    f();
-    ADD_FAILURE() << "expected cnnmem::Error containing \"" << word << "\", nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr(word));
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-  }
-}
-
-std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims,
-                               const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> out;
-  auto put_be32 = [&out](uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-  };
-  put_be32(magic);
-  for (uint32_t d : dims) put_be32(d);
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
-
-void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  if (!bytes.empty()) {
-    ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-              static_cast<int>(bytes.size()));
-  }
-  ASSERT_EQ(gzclose(f), Z_OK);
-}
-
-void write_plain(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good());
-}
-
-std::vector<uint8_t> read_plain(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Bytes that deflate does not shrink much, so cutting the .gz cuts the deflate stream.
 std::vector<uint8_t> noise(size_t n) {
@@ -82,121 +36,110 @@ std::vector<uint8_t> noise(size_t n) {
   return v;
 }
 
-class IdxTest : public ::testing::Test {
+class IdxTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cnnmem_io_test_" + std::to_string(::getpid()) + "_idx");
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-
   // A Fashion-MNIST-like pair for `prefix` ("train" or "t10k").
   void write_set(const std::string& prefix, uint32_t n, uint32_t rows, uint32_t cols,
                  const std::vector<uint8_t>& labels) {
     std::vector<uint8_t> pixels(size_t{n} * rows * cols);
     for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7 + 1);
-    write_gz(file(prefix + "-images-idx3-ubyte.gz"), idx_bytes(0x803, {n, rows, cols}, pixels));
-    write_gz(file(prefix + "-labels-idx1-ubyte.gz"),
+    write_gz(path(prefix + "-images-idx3-ubyte.gz"), idx_bytes(0x803, {n, rows, cols}, pixels));
+    write_gz(path(prefix + "-labels-idx1-ubyte.gz"),
              idx_bytes(0x801, {static_cast<uint32_t>(labels.size())}, labels));
   }
-
-  fs::path dir_;
 };
 
 TEST_F(IdxTest, ReadsGzippedArrayWithBigEndianDims) {
   std::vector<uint8_t> data(2 * 3 * 300);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i % 251);
-  write_gz(file("a.gz"), idx_bytes(0x803, {2, 3, 300}, data));
-  const IdxArray a = read_idx_gz(file("a.gz"));
+  write_gz(path("a.gz"), idx_bytes(0x803, {2, 3, 300}, data));
+  const IdxArray a = read_idx_gz(path("a.gz"));
   EXPECT_EQ(a.dims, (std::vector<uint32_t>{2, 3, 300}));  // 300 = 0x12C spans two bytes
   EXPECT_EQ(a.data, data);
 }
 
 TEST_F(IdxTest, ReadsPlainUncompressedFile) {
-  write_plain(file("plain"), idx_bytes(0x801, {4}, {9, 0, 255, 3}));
-  const IdxArray a = read_idx_gz(file("plain"));
+  write_file(path("plain"), idx_bytes(0x801, {4}, {9, 0, 255, 3}));
+  const IdxArray a = read_idx_gz(path("plain"));
   EXPECT_EQ(a.dims, (std::vector<uint32_t>{4}));
   EXPECT_EQ(a.data, (std::vector<uint8_t>{9, 0, 255, 3}));
 }
 
 TEST_F(IdxTest, ReadsFourDimsAndZeroElements) {
-  write_gz(file("four.gz"), idx_bytes(0x804, {1, 2, 1, 2}, {1, 2, 3, 4}));
-  EXPECT_EQ(read_idx_gz(file("four.gz")).data, (std::vector<uint8_t>{1, 2, 3, 4}));
-  write_gz(file("empty.gz"), idx_bytes(0x802, {0, 5}, {}));
-  const IdxArray e = read_idx_gz(file("empty.gz"));
+  write_gz(path("four.gz"), idx_bytes(0x804, {1, 2, 1, 2}, {1, 2, 3, 4}));
+  EXPECT_EQ(read_idx_gz(path("four.gz")).data, (std::vector<uint8_t>{1, 2, 3, 4}));
+  write_gz(path("empty.gz"), idx_bytes(0x802, {0, 5}, {}));
+  const IdxArray e = read_idx_gz(path("empty.gz"));
   EXPECT_EQ(e.dims, (std::vector<uint32_t>{0, 5}));
   EXPECT_TRUE(e.data.empty());
 }
 
 TEST_F(IdxTest, RejectsMissingFileAndDirectory) {
-  expect_error([&] { read_idx_gz(file("nope.gz")); }, "not found");
+  expect_error([&] { read_idx_gz(path("nope.gz")); }, "not found");
   expect_error([&] { read_idx_gz(dir_.string()); }, "directory");
 }
 
 TEST_F(IdxTest, RejectsBadMagic) {
-  write_gz(file("empty.gz"), {});
-  expect_error([&] { read_idx_gz(file("empty.gz")); }, "shorter than the 4-byte magic");
-  write_gz(file("text.gz"), {'h', 'e', 'l', 'l', 'o', '!', '!', '!'});
-  expect_error([&] { read_idx_gz(file("text.gz")); }, "bad magic 0x68656C6C");
-  write_gz(file("float.gz"), idx_bytes(0x0D01, {1}, {0, 0, 0, 0}));
-  expect_error([&] { read_idx_gz(file("float.gz")); }, "type 0x0D in its magic; only type 0x08");
-  write_gz(file("zero.gz"), idx_bytes(0x800, {}, {}));
-  expect_error([&] { read_idx_gz(file("zero.gz")); }, "0 dimensions");
-  write_gz(file("five.gz"), idx_bytes(0x805, {1, 1, 1, 1, 1}, {7}));
-  expect_error([&] { read_idx_gz(file("five.gz")); }, "5 dimensions");
+  write_gz(path("empty.gz"), {});
+  expect_error([&] { read_idx_gz(path("empty.gz")); }, "shorter than the 4-byte magic");
+  write_gz(path("text.gz"), {'h', 'e', 'l', 'l', 'o', '!', '!', '!'});
+  expect_error([&] { read_idx_gz(path("text.gz")); }, "bad magic 0x68656C6C");
+  write_gz(path("float.gz"), idx_bytes(0x0D01, {1}, {0, 0, 0, 0}));
+  expect_error([&] { read_idx_gz(path("float.gz")); }, "type 0x0D in its magic; only type 0x08");
+  write_gz(path("zero.gz"), idx_bytes(0x800, {}, {}));
+  expect_error([&] { read_idx_gz(path("zero.gz")); }, "0 dimensions");
+  write_gz(path("five.gz"), idx_bytes(0x805, {1, 1, 1, 1, 1}, {7}));
+  expect_error([&] { read_idx_gz(path("five.gz")); }, "5 dimensions");
 }
 
 TEST_F(IdxTest, RejectsTruncatedHeader) {
   std::vector<uint8_t> bytes = idx_bytes(0x803, {1, 2, 3}, {});
   bytes.resize(4 + 4 + 2);  // magic, one dim, half of the second
-  write_gz(file("hdr.gz"), bytes);
-  expect_error([&] { read_idx_gz(file("hdr.gz")); }, "truncated inside its header");
+  write_gz(path("hdr.gz"), bytes);
+  expect_error([&] { read_idx_gz(path("hdr.gz")); }, "truncated inside its header");
 }
 
 TEST_F(IdxTest, RejectsMoreThanTwoToThe31Elements) {
-  write_gz(file("huge.gz"), idx_bytes(0x803, {65536, 32768, 2}, {}));
-  expect_error([&] { read_idx_gz(file("huge.gz")); }, "more than 2^31 elements");
+  write_gz(path("huge.gz"), idx_bytes(0x803, {65536, 32768, 2}, {}));
+  expect_error([&] { read_idx_gz(path("huge.gz")); }, "more than 2^31 elements");
   // Overflow of 32-bit products must not wrap around to a small count.
-  write_gz(file("wrap.gz"), idx_bytes(0x804, {65536, 65536, 65536, 65536}, {}));
-  expect_error([&] { read_idx_gz(file("wrap.gz")); }, "more than 2^31 elements");
+  write_gz(path("wrap.gz"), idx_bytes(0x804, {65536, 65536, 65536, 65536}, {}));
+  expect_error([&] { read_idx_gz(path("wrap.gz")); }, "more than 2^31 elements");
   // Exactly 2^31 passes the limit and fails as truncated, without allocating 2 GB first.
-  write_plain(file("limit"), idx_bytes(0x802, {65536, 32768}, {1, 2, 3}));
-  expect_error([&] { read_idx_gz(file("limit")); }, "need 2147483648 data bytes, found 3");
+  write_file(path("limit"), idx_bytes(0x802, {65536, 32768}, {1, 2, 3}));
+  expect_error([&] { read_idx_gz(path("limit")); }, "need 2147483648 data bytes, found 3");
 }
 
 TEST_F(IdxTest, RejectsTruncatedAndOverlongData) {
-  write_gz(file("short.gz"), idx_bytes(0x802, {2, 3}, {1, 2, 3, 4, 5}));
-  expect_error([&] { read_idx_gz(file("short.gz")); }, "truncated: dims 2x3 need 6 data bytes");
-  write_plain(file("short"), idx_bytes(0x802, {2, 3}, {1, 2, 3, 4, 5}));
-  expect_error([&] { read_idx_gz(file("short")); }, "found 5");
-  write_gz(file("long.gz"), idx_bytes(0x801, {2}, {1, 2, 3}));
-  expect_error([&] { read_idx_gz(file("long.gz")); }, "extra bytes");
+  write_gz(path("short.gz"), idx_bytes(0x802, {2, 3}, {1, 2, 3, 4, 5}));
+  expect_error([&] { read_idx_gz(path("short.gz")); }, "truncated: dims 2x3 need 6 data bytes");
+  write_file(path("short"), idx_bytes(0x802, {2, 3}, {1, 2, 3, 4, 5}));
+  expect_error([&] { read_idx_gz(path("short")); }, "found 5");
+  write_gz(path("long.gz"), idx_bytes(0x801, {2}, {1, 2, 3}));
+  expect_error([&] { read_idx_gz(path("long.gz")); }, "extra bytes");
 }
 
 TEST_F(IdxTest, RejectsGzipCorruption) {
-  write_gz(file("ok.gz"), idx_bytes(0x801, {4000}, noise(4000)));
-  const std::vector<uint8_t> good = read_plain(file("ok.gz"));
+  write_gz(path("ok.gz"), idx_bytes(0x801, {4000}, noise(4000)));
+  const std::vector<uint8_t> good = read_file_bytes(path("ok.gz"));
   ASSERT_GT(good.size(), 1000u);
-  ASSERT_EQ(read_idx_gz(file("ok.gz")).data, noise(4000));
+  ASSERT_EQ(read_idx_gz(path("ok.gz")).data, noise(4000));
 
   std::vector<uint8_t> bad_crc = good;  // trailer: CRC32 then ISIZE, little-endian
   bad_crc[good.size() - 8] ^= 0xFF;
-  write_plain(file("crc.gz"), bad_crc);
-  expect_error([&] { read_idx_gz(file("crc.gz")); },
+  write_file(path("crc.gz"), bad_crc);
+  expect_error([&] { read_idx_gz(path("crc.gz")); },
                "corrupt gzip file (zlib: incorrect data check)");
 
   std::vector<uint8_t> bad_block = good;  // first deflate byte after the 10-byte gzip header
   bad_block[10] = 0x07;                   // BFINAL=1, BTYPE=11: reserved, invalid
-  write_plain(file("block.gz"), bad_block);
-  expect_error([&] { read_idx_gz(file("block.gz")); },
+  write_file(path("block.gz"), bad_block);
+  expect_error([&] { read_idx_gz(path("block.gz")); },
                "corrupt gzip file (zlib: invalid block type)");
 
   const std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<long>(good.size() / 2));
-  write_plain(file("cut.gz"), cut);
-  expect_error([&] { read_idx_gz(file("cut.gz")); },
+  write_file(path("cut.gz"), cut);
+  expect_error([&] { read_idx_gz(path("cut.gz")); },
                "corrupt gzip file (zlib: unexpected end of file)");
 }
 
@@ -219,14 +162,14 @@ TEST_F(IdxTest, LoadsSyntheticTrainAndTestSplits) {
 }
 
 TEST_F(IdxTest, FashionRejectsBadArguments) {
-  expect_error([&] { load_fashion_mnist(file("absent"), "train"); },
+  expect_error([&] { load_fashion_mnist(path("absent"), "train"); },
                "install the Debian package dataset-fashion-mnist (apt-get install "
                "dataset-fashion-mnist) or pass --data-dir DIR");
   write_set("train", 1, 1, 1, {0});
   expect_error([&] { load_fashion_mnist(dir_.string(), "validation"); }, "unknown split");
   expect_error([&] { load_fashion_mnist(dir_.string(), "train", 0); }, "classes = 0");
   expect_error([&] { load_fashion_mnist(dir_.string(), "train", 257); }, "classes = 257");
-  fs::remove(file("train-labels-idx1-ubyte.gz"));
+  fs::remove(path("train-labels-idx1-ubyte.gz"));
   expect_error([&] { load_fashion_mnist(dir_.string(), "train"); },
                "train-labels-idx1-ubyte.gz not found");
 }
@@ -234,11 +177,11 @@ TEST_F(IdxTest, FashionRejectsBadArguments) {
 TEST_F(IdxTest, FashionRejectsInconsistentFiles) {
   write_set("train", 3, 2, 2, {0, 1});
   expect_error([&] { load_fashion_mnist(dir_.string(), "train"); },
-               "image count 3 in " + file("train-images-idx3-ubyte.gz") + " != label count 2");
+               "image count 3 in " + path("train-images-idx3-ubyte.gz") + " != label count 2");
 
   write_set("train", 3, 2, 2, {0, 1, 2});
-  const fs::path images = file("train-images-idx3-ubyte.gz");
-  const fs::path labels = file("train-labels-idx1-ubyte.gz");
+  const fs::path images = path("train-images-idx3-ubyte.gz");
+  const fs::path labels = path("train-labels-idx1-ubyte.gz");
   fs::copy_file(labels, images, fs::copy_options::overwrite_existing);
   expect_error([&] { load_fashion_mnist(dir_.string(), "train"); },
                "has magic 0x00000801, expected 0x00000803");
@@ -346,9 +289,9 @@ TEST(IdxParseTest, RejectsGzipGarbageLengthAndCutHeader) {
 
 TEST_F(IdxTest, RejectsAFileLargerThanAnyIdxFile) {
   // A sparse file, so it costs no disk: 3 GiB is more than 2^31 elements plus any overhead.
-  write_plain(file("big"), idx_bytes(0x801, {1}, {1}));
-  fs::resize_file(file("big"), uint64_t{3} << 30);
-  expect_error([&] { read_idx_gz(file("big")); }, "larger than any IDX file");
+  write_file(path("big"), idx_bytes(0x801, {1}, {1}));
+  fs::resize_file(path("big"), uint64_t{3} << 30);
+  expect_error([&] { read_idx_gz(path("big")); }, "larger than any IDX file");
 }
 
 TEST(MakeImageSetTest, PairsImagesWithLabelsAndChecksThem) {
@@ -428,4 +371,4 @@ TEST(FashionMnistRealTest, LoadsInstalledTrainAndTestSplits) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -8,15 +8,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "framework/error.h"
+#include "tests/util/temp_dir.h"
 
 namespace cnnmem {
 namespace {
@@ -107,12 +106,9 @@ TEST(PlannerCsvTest, RejectsMissingAndExtraColumns) {
 }
 
 TEST(PlannerCsvTest, ReadsFilesAndRejectsMissingOnesAndDirectories) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("cnnmem_io_test_" + std::to_string(::getpid()) + "_csv");
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test::fresh_temp_dir(test::current_test_name());
   const std::string path = (dir / "a.csv").string();
-  std::ofstream(path) << "10,0,0\n20,0,1\n";
+  test::write_file(path, "10,0,0\n20,0,1\n");
   EXPECT_TRUE(same(read_planner_csv(path), {{10, 0, 0}, {20, 0, 1}}));
   try {
     read_planner_csv((dir / "missing.csv").string());

@@ -8,37 +8,25 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "framework/error.h"
+#include "tests/util/expect_error.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-// Expects `f` to throw cnnmem::Error with a one-line message containing `word`.
-void expect_error(const std::function<void()>& f, const std::string& word) {
-  try {
-    f();
-    ADD_FAILURE() << "expected cnnmem::Error containing \"" << word << "\", nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr(word));
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-  }
-}
 
 uint32_t float_bits(float f) {
   uint32_t u = 0;
@@ -54,39 +42,14 @@ std::string st_bytes(std::string header, const std::string& data, bool pad = tru
   return out + header + data;
 }
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cnnmem_io_test_" + std::to_string(::getpid()) + "_st");
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-
-  void write_raw(const std::string& name, const std::string& bytes) const {
-    std::ofstream out(file(name), std::ios::binary);
-    out << bytes;
-  }
-  std::string read_raw(const std::string& name) const {
-    std::ifstream in(file(name), std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-  std::vector<std::string> dir_listing() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
   // Reads a file whose header is `header` and whose data buffer is `data`.
   void expect_rejected(const std::string& header, const std::string& data,
                        const std::string& word) {
-    write_raw("bad.safetensors", st_bytes(header, data));
-    expect_error([&] { read_safetensors(file("bad.safetensors")); }, word);
+    write_file(path("bad.safetensors"), st_bytes(header, data));
+    expect_error([&] { read_safetensors(path("bad.safetensors")); }, word);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(SafetensorsTest, RoundTripPreservesShapesValuesAndMetadata) {
@@ -96,9 +59,9 @@ TEST_F(SafetensorsTest, RoundTripPreservesShapesValuesAndMetadata) {
       {"scalar", {}, {42.0f}},
       {"empty", {0, 4}, {}},
   };
-  write_safetensors(file("m.safetensors"), in, {{"step", "12"}, {"format", "pt"}});
+  write_safetensors(path("m.safetensors"), in, {{"step", "12"}, {"format", "pt"}});
 
-  const SafetensorsFile out = read_safetensors(file("m.safetensors"));
+  const SafetensorsFile out = read_safetensors(path("m.safetensors"));
   EXPECT_EQ(out.metadata, (std::map<std::string, std::string>{{"format", "pt"}, {"step", "12"}}));
   ASSERT_EQ(out.tensors.size(), 4u);
   const std::vector<std::string> names_in_offset_order = {"a.weights", "empty", "scalar", "z.bias"};
@@ -114,7 +77,7 @@ TEST_F(SafetensorsTest, RoundTripPreservesShapesValuesAndMetadata) {
   }
 
   // Header: padded to 8, tensors packed contiguously in name order.
-  const std::string raw = read_raw("m.safetensors");
+  const std::string raw = read_file(path("m.safetensors"));
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(raw[i]);
   EXPECT_EQ(n % 8, 0u);
@@ -129,12 +92,12 @@ TEST_F(SafetensorsTest, RoundTripPreservesShapesValuesAndMetadata) {
 }
 
 TEST_F(SafetensorsTest, WritesExactBytes) {
-  write_safetensors(file("w.safetensors"), {{"w", {2}, {1.0f, 2.0f}}});
+  write_safetensors(path("w.safetensors"), {{"w", {2}, {1.0f, 2.0f}}});
   const std::string header = R"({"w":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})";
   ASSERT_EQ(header.size(), 54u);  // padded with two spaces to 56
   const std::string want = std::string("\x38\0\0\0\0\0\0\0", 8) + header + "  " +
                            std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8);
-  EXPECT_EQ(read_raw("w.safetensors"), want);
+  EXPECT_EQ(read_file(path("w.safetensors")), want);
 }
 
 TEST_F(SafetensorsTest, ReadsFileLaidOutLikePythonSafetensors) {
@@ -151,8 +114,8 @@ TEST_F(SafetensorsTest, ReadsFileLaidOutLikePythonSafetensors) {
       "\x00\x00\x40\x40"   // 3
       "\x00\x00\x80\x40",  // 4
       24);
-  write_raw("py.safetensors", st_bytes(header, data));
-  const SafetensorsFile f = read_safetensors(file("py.safetensors"));
+  write_file(path("py.safetensors"), st_bytes(header, data));
+  const SafetensorsFile f = read_safetensors(path("py.safetensors"));
   EXPECT_EQ(f.metadata, (std::map<std::string, std::string>{{"format", "np"}}));
   ASSERT_EQ(f.tensors.size(), 2u);
   EXPECT_EQ(f.tensors[0].name, "bias");
@@ -165,35 +128,35 @@ TEST_F(SafetensorsTest, ReadsFileLaidOutLikePythonSafetensors) {
   EXPECT_EQ(find_tensor(f, "missing"), nullptr);
 
   // An unpadded header with other whitespace and field order is read the same.
-  write_raw("np.safetensors",
-            st_bytes("{ \"weight\" : {\"data_offsets\":[8,24],\"shape\":[4],\"dtype\":\"F32\"},\n"
-                     "\"bias\":{\"shape\":[2],\"dtype\":\"F32\",\"data_offsets\":[0,8]} }",
-                     data, /*pad=*/false));
-  const SafetensorsFile g = read_safetensors(file("np.safetensors"));
+  write_file(path("np.safetensors"),
+             st_bytes("{ \"weight\" : {\"data_offsets\":[8,24],\"shape\":[4],\"dtype\":\"F32\"},\n"
+                      "\"bias\":{\"shape\":[2],\"dtype\":\"F32\",\"data_offsets\":[0,8]} }",
+                      data, /*pad=*/false));
+  const SafetensorsFile g = read_safetensors(path("np.safetensors"));
   ASSERT_NE(find_tensor(g, "weight"), nullptr);
   EXPECT_EQ(find_tensor(g, "weight")->data, (std::vector<float>{1.0f, 2.0f, 3.0f, 4.0f}));
   EXPECT_TRUE(g.metadata.empty());
 }
 
 TEST_F(SafetensorsTest, RejectsBadFileFraming) {
-  expect_error([&] { read_safetensors(file("absent.safetensors")); }, "not found");
-  write_raw("short", std::string("\x02\0\0\0", 4));
-  expect_error([&] { read_safetensors(file("short")); }, "too short (4 bytes)");
-  write_raw("long", std::string("\x40\0\0\0\0\0\0\0{}", 10));  // says 64, has 2
-  expect_error([&] { read_safetensors(file("long")); }, "header length 64 is absurd");
-  write_raw("huge", std::string("\xff\xff\xff\xff\xff\xff\xff\xff{}", 10));
-  expect_error([&] { read_safetensors(file("huge")); }, "header length 18446744073709551615");
+  expect_error([&] { read_safetensors(path("absent.safetensors")); }, "not found");
+  write_file(path("short"), std::string("\x02\0\0\0", 4));
+  expect_error([&] { read_safetensors(path("short")); }, "too short (4 bytes)");
+  write_file(path("long"), std::string("\x40\0\0\0\0\0\0\0{}", 10));  // says 64, has 2
+  expect_error([&] { read_safetensors(path("long")); }, "header length 64 is absurd");
+  write_file(path("huge"), std::string("\xff\xff\xff\xff\xff\xff\xff\xff{}", 10));
+  expect_error([&] { read_safetensors(path("huge")); }, "header length 18446744073709551615");
   // Within the file size but over the 100 MB limit (a sparse file, so it costs no disk).
-  write_raw("sparse", std::string("\x01\xe1\xf5\x05\0\0\0\0", 8));  // 100'000'001
-  fs::resize_file(file("sparse"), 100'000'100);
-  expect_error([&] { read_safetensors(file("sparse")); }, "limit 100000000");
+  write_file(path("sparse"), std::string("\x01\xe1\xf5\x05\0\0\0\0", 8));  // 100'000'001
+  fs::resize_file(path("sparse"), 100'000'100);
+  expect_error([&] { read_safetensors(path("sparse")); }, "limit 100000000");
 }
 
 TEST_F(SafetensorsTest, RejectsBadJson) {
   expect_rejected("{\"w\": ", "", "not valid JSON");
-  write_raw("utf8.safetensors", st_bytes("{\"w\xff\": 1}", ""));  // not UTF-8
+  write_file(path("utf8.safetensors"), st_bytes("{\"w\xff\": 1}", ""));  // not UTF-8
   try {
-    read_safetensors(file("utf8.safetensors"));
+    read_safetensors(path("utf8.safetensors"));
     ADD_FAILURE() << "invalid UTF-8 accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("ill-formed UTF-8"));
@@ -261,38 +224,38 @@ TEST_F(SafetensorsTest, RejectsSizesOffsetsAndOverlaps) {
 }
 
 TEST_F(SafetensorsTest, WriterRejectsBadTensorsAndLeavesOldFileIntact) {
-  write_safetensors(file("m.safetensors"), {{"w", {1}, {7.0f}}});
-  const std::string before = read_raw("m.safetensors");
+  write_safetensors(path("m.safetensors"), {{"w", {1}, {7.0f}}});
+  const std::string before = read_file(path("m.safetensors"));
   expect_error(
       [&] {
-        write_safetensors(file("m.safetensors"), {{"w", {2, 2}, {1, 2, 3}}});
+        write_safetensors(path("m.safetensors"), {{"w", {2, 2}, {1, 2, 3}}});
       },
       "tensor \"w\" has 3 elements but shape [2, 2]");
   expect_error(
       [&] {
-        write_safetensors(file("m.safetensors"), {{"w", {-1}, {}}});
+        write_safetensors(path("m.safetensors"), {{"w", {-1}, {}}});
       },
       "negative dim");
   expect_error(
       [&] {
-        write_safetensors(file("m.safetensors"), {{"w", {1}, {1}}, {"w", {1}, {2}}});
+        write_safetensors(path("m.safetensors"), {{"w", {1}, {1}}, {"w", {1}, {2}}});
       },
       "duplicate name");
   expect_error(
       [&] {
-        write_safetensors(file("m.safetensors"), {{"__metadata__", {}, {1}}});
+        write_safetensors(path("m.safetensors"), {{"__metadata__", {}, {1}}});
       },
       "reserved name");
-  expect_error([&] { write_safetensors(file("m.safetensors"), {{"w\xff", {}, {1}}}); }, "UTF-8");
-  EXPECT_EQ(read_raw("m.safetensors"), before);
-  EXPECT_EQ(dir_listing(), std::vector<std::string>{"m.safetensors"});
+  expect_error([&] { write_safetensors(path("m.safetensors"), {{"w\xff", {}, {1}}}); }, "UTF-8");
+  EXPECT_EQ(read_file(path("m.safetensors")), before);
+  EXPECT_EQ(file_names(dir_), std::vector<std::string>{"m.safetensors"});
 }
 
 TEST_F(SafetensorsTest, AtomicWriteReplacesFileAndLeavesNoTemporary) {
-  write_safetensors(file("m.safetensors"), {{"w", {1}, {1.0f}}});
-  write_safetensors(file("m.safetensors"), {{"v", {2}, {2.0f, 3.0f}}}, {{"epoch", "2"}});
-  EXPECT_EQ(dir_listing(), std::vector<std::string>{"m.safetensors"});
-  const SafetensorsFile f = read_safetensors(file("m.safetensors"));
+  write_safetensors(path("m.safetensors"), {{"w", {1}, {1.0f}}});
+  write_safetensors(path("m.safetensors"), {{"v", {2}, {2.0f, 3.0f}}}, {{"epoch", "2"}});
+  EXPECT_EQ(file_names(dir_), std::vector<std::string>{"m.safetensors"});
+  const SafetensorsFile f = read_safetensors(path("m.safetensors"));
   ASSERT_EQ(f.tensors.size(), 1u);
   EXPECT_EQ(f.tensors[0].name, "v");
   EXPECT_EQ(f.tensors[0].data, (std::vector<float>{2.0f, 3.0f}));
@@ -300,17 +263,17 @@ TEST_F(SafetensorsTest, AtomicWriteReplacesFileAndLeavesNoTemporary) {
 
   // A missing directory fails at creation; a directory in the way fails at rename. Neither
   // leaves a temporary behind.
-  expect_error([&] { write_safetensors(file("no/such/dir/m.safetensors"), {}); }, "cannot create");
+  expect_error([&] { write_safetensors(path("no/such/dir/m.safetensors"), {}); }, "cannot create");
   fs::create_directory(dir_ / "taken");
   fs::create_directory(dir_ / "taken" / "child");  // rename over a non-empty directory fails
-  expect_error([&] { write_safetensors(file("taken"), {{"w", {1}, {1.0f}}}); }, "cannot rename");
-  EXPECT_EQ(dir_listing(), (std::vector<std::string>{"m.safetensors", "taken"}));
+  expect_error([&] { write_safetensors(path("taken"), {{"w", {1}, {1.0f}}}); }, "cannot rename");
+  EXPECT_EQ(file_names(dir_), (std::vector<std::string>{"m.safetensors", "taken"}));
 }
 
 TEST_F(SafetensorsTest, EmptyFileRoundTrips) {
-  write_safetensors(file("e.safetensors"), {});
-  EXPECT_EQ(read_raw("e.safetensors"), st_bytes("{}", ""));
-  const SafetensorsFile f = read_safetensors(file("e.safetensors"));
+  write_safetensors(path("e.safetensors"), {});
+  EXPECT_EQ(read_file(path("e.safetensors")), st_bytes("{}", ""));
+  const SafetensorsFile f = read_safetensors(path("e.safetensors"));
   EXPECT_TRUE(f.tensors.empty());
   EXPECT_TRUE(f.metadata.empty());
 }
@@ -322,9 +285,9 @@ void expect_parse_error(const std::string& header, const std::string& data,
 }
 
 TEST_F(SafetensorsTest, ParsesFromMemoryLikeFromAFile) {
-  write_safetensors(file("m.safetensors"), {{"b", {2}, {0.5f, -1.0f}}, {"a", {1, 1}, {3.0f}}},
+  write_safetensors(path("m.safetensors"), {{"b", {2}, {0.5f, -1.0f}}, {"a", {1, 1}, {3.0f}}},
                     {{"step", "7"}});
-  const std::string bytes = read_raw("m.safetensors");
+  const std::string bytes = read_file(path("m.safetensors"));
   const SafetensorsFile f = parse_safetensors(bytes, "mem.safetensors");
   ASSERT_EQ(f.tensors.size(), 2u);
   EXPECT_EQ(f.tensors[0].name, "a");
@@ -352,13 +315,13 @@ TEST_F(SafetensorsTest, RejectsHolesAndTrailingGarbage) {
   // Data but no tensors at all.
   expect_rejected("{}", "junk", "has 4 bytes after the end");
   // Empty tensors anywhere on the tiling are fine.
-  write_raw(
-      "ok.safetensors",
+  write_file(
+      path("ok.safetensors"),
       st_bytes(R"({"e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}, "a": {)" + f32 +
                    R"(, "data_offsets": [0, 4]}, "z": {"dtype": "F32", "shape": [2, 0],)" +
                    R"( "data_offsets": [4, 4]}})",
                std::string(4, '\0')));
-  EXPECT_EQ(read_safetensors(file("ok.safetensors")).tensors.size(), 3u);
+  EXPECT_EQ(read_safetensors(path("ok.safetensors")).tensors.size(), 3u);
 }
 
 TEST_F(SafetensorsTest, RejectsEmptyNamesInReaderAndWriter) {
@@ -366,10 +329,10 @@ TEST_F(SafetensorsTest, RejectsEmptyNamesInReaderAndWriter) {
                   std::string(4, '\0'), "a tensor has an empty name");
   expect_error(
       [&] {
-        write_safetensors(file("e.safetensors"), {{"", {1}, {1.0f}}});
+        write_safetensors(path("e.safetensors"), {{"", {1}, {1.0f}}});
       },
       "has an empty name");
-  EXPECT_FALSE(fs::exists(file("e.safetensors")));
+  EXPECT_FALSE(fs::exists(path("e.safetensors")));
 }
 
 TEST_F(SafetensorsTest, RejectsAbsurdHeadersInMemory) {
@@ -407,4 +370,4 @@ TEST_F(SafetensorsTest, DeeplyNestedOrLongValuesGiveShortOneLineErrors) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -2,33 +2,22 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <sstream>
 
 #include "framework/error.h"
+#include "tests/util/temp_dir.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-class TrainingStateTest : public ::testing::Test {
+class TrainingStateTest : public TempDirTest {
  public:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cnnmem_training_state_test." + std::to_string(getpid()) + "." +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static TrainingState sample() {
     TrainingState s;
     s.weights = {{"conv1.weight", {2, 1, 1, 1}, {0.5f, -1.25f}},
@@ -51,11 +40,8 @@ class TrainingStateTest : public ::testing::Test {
   }
 
   std::string file() const { return training_state_path(dir_.string()); }
-  std::string bytes() const {
-    std::ifstream in(file(), std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-  void overwrite(const std::string& b) const { std::ofstream(file(), std::ios::binary) << b; }
+  std::string bytes() const { return read_file(file()); }
+  void overwrite(const std::string& b) const { write_file(file(), b); }
 
   // The Error message of reading the state, or "" when it reads.
   std::string read_error() const {
@@ -66,8 +52,6 @@ class TrainingStateTest : public ::testing::Test {
     }
     return "";
   }
-
-  fs::path dir_;
 };
 
 TEST_F(TrainingStateTest, RoundTripsEveryField) {
@@ -144,4 +128,4 @@ TEST_F(TrainingStateTest, ConfigMismatchNamesTheSetting) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test

@@ -9,14 +9,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 TEST(AdaptiveAvgPool2dLayerTest, ForwardGlobal) {
   Net net({3, 4, 6});
@@ -104,4 +98,4 @@ TEST(AdaptiveAvgPool2dLayerTest, RejectsBadArguments) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

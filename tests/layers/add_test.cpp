@@ -9,14 +9,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 // Two convolutions of the image, added: both branches get the gradient.
 Net two_branches(int64_t c, int64_t oc) {
@@ -139,4 +133,4 @@ TEST(AddLayerTest, RejectsInputsThatDoNotFit) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -11,14 +11,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 // No primitive of the step runs oneDNN's slow reference kernels.
 void expect_no_ref_kernels(const Executor& ex) {
@@ -255,4 +249,4 @@ TEST(BatchNorm2dLayerTest, RejectsBadArguments) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

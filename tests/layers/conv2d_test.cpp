@@ -9,14 +9,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 // One convolution case, XNNPACK-tester style.
 class ConvCase {
@@ -285,4 +279,4 @@ TEST(Conv2dLayerTest, DilatedKernelExactlyCoveringPaddedInput) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -11,14 +11,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 TEST(DropoutLayerTest, ForwardAfterConv) {
   static const int64_t step = 5;
@@ -150,4 +144,4 @@ TEST(DropoutLayerTest, RejectsBadProbabilities) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

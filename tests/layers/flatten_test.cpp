@@ -11,14 +11,8 @@
 
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 bool has_buffer(const Schedule& s, const std::string& name) {
   return std::any_of(s.buffers.begin(), s.buffers.end(),
@@ -102,4 +96,4 @@ TEST(FlattenLayerTest, RejectsTwoInputs) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

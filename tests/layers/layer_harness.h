@@ -7,7 +7,8 @@
 //                    reference loss (softmax cross-entropy, mean over the batch).
 // Layers without parameters are checked through the parameters of the layers around them.
 //
-// Usage:
+// Usage (a layer test's cases live in namespace cnnmem::layer_test, so these names need no
+// prefix):
 //   Net net({3, 7, 6});
 //   net.conv("conv", conv_options(3, 5, 3)).relu("relu").flatten("flat");
 //   check_forward(net, /*batch=*/2, /*seed=*/1);

@@ -8,11 +8,8 @@
 
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::expect_error;
-using layer_test::Net;
 
 // One fully connected case. The input image is (in, 1, 1), flattened before the layer.
 class LinearCase {
@@ -126,4 +123,4 @@ TEST(LinearLayerTest, RejectsInputsThatDoNotFit) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

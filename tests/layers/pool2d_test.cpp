@@ -9,12 +9,8 @@
 
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 // One pooling case; every check runs for both kinds unless `kind` is given.
 class PoolCase {
@@ -192,4 +188,4 @@ TEST(Pool2dLayerTest, RejectsInputsThatDoNotFit) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -8,13 +8,8 @@
 
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::Net;
 
 TEST(Relu6LayerTest, HandWorkedForward) {
   Net net({1, 2, 4});
@@ -78,4 +73,4 @@ TEST(Relu6LayerTest, InPlaceDecision) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -11,14 +11,8 @@
 #include "layers/softmax_cross_entropy.h"
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_forward;
-using layer_test::check_gradients;
-using layer_test::conv_options;
-using layer_test::expect_error;
-using layer_test::Net;
 
 TEST(ReluLayerTest, ForwardOnTheInput) {
   Net net({3, 5, 4});
@@ -151,4 +145,4 @@ TEST(ReluLayerTest, RejectsTwoInputs) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -12,12 +12,8 @@
 
 #include "tests/layers/layer_harness.h"
 
-namespace cnnmem {
+namespace cnnmem::layer_test {
 namespace {
-
-using layer_test::check_gradients;
-using layer_test::Net;
-using layer_test::RefTensor;
 
 struct LossRun {
   float loss = 0;
@@ -164,4 +160,4 @@ TEST(SoftmaxCrossEntropyLossTest, GradientOfValidRowsOnly) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::layer_test

@@ -14,39 +14,30 @@
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
-#include "train/batch_pipeline.h"
+#include "tests/util/training_run.h"
 #include "train/trainer.h"
 
 namespace cnnmem {
 namespace {
 
-struct Rig {
-  std::unique_ptr<Optimizer> opt;
-  std::unique_ptr<Executor> ex;
-  TrainData data;
-  std::unique_ptr<BatchPipeline> pipeline;
-};
-
-std::unique_ptr<Rig> rig(const Graph& g, bool training, int64_t batch, const char* optimizer) {
-  auto r = std::make_unique<Rig>();
-  if (training) {
-    OptimizerConfig cfg;
-    cfg.name = optimizer;
-    r->opt = make_optimizer(cfg);
-  }
+std::unique_ptr<test::TrainingRun> rig(const Graph& g, bool training, int64_t batch,
+                                       const char* optimizer) {
+  OptimizerConfig cfg;
+  cfg.name = optimizer;
   ExecutorOptions o;
   o.training = training;
   o.batch = batch;
-  r->ex = std::make_unique<Executor>(g, o, r->opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  r->ex->bind();
-  r->ex->init_weights(1);
-  r->data = load_train_data("synthetic", "", g, batch, 1);
-  r->pipeline = std::make_unique<BatchPipeline>(*r->ex, r->data.train(), batch);
-  std::vector<int64_t> order(static_cast<size_t>(r->data.train().count));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  r->pipeline->start_epoch(order, true);
-  r->ex->set_batch_source(r->pipeline.get());
-  return r;
+  return test::start_run(g, o, training ? make_optimizer(cfg) : nullptr, 1, 1);
+}
+
+// The comma-separated fields of one CSV line (no quoting in these tables), an empty last one
+// included.
+std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream fields(line);
+  for (std::string c; std::getline(fields, c, ',');) cells.push_back(c);
+  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  return cells;
 }
 
 class TimelineMatches
@@ -139,10 +130,7 @@ TEST(TimelineCsv, ColumnsAndTotals) {
   size_t rows = 0;
   int64_t peak = 0;
   while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream fields(line);
-    for (std::string c; std::getline(fields, c, ',');) cells.push_back(c);
-    if (line.back() == ',') cells.emplace_back();
+    const std::vector<std::string> cells = csv_cells(line);
     ASSERT_EQ(cells.size(), 14u) << line;
     EXPECT_EQ(cells[0], std::to_string(rows));
     EXPECT_EQ(cells[1], ex.schedule().ops[rows].name);
@@ -173,9 +161,7 @@ TEST(TimelineCsv, BufferTableMarksWhatIsLiveAtThePeak) {
   int64_t at_peak = 0;
   size_t rows = 0;
   while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream fields(line);
-    for (std::string c; std::getline(fields, c, ',');) cells.push_back(c);
+    const std::vector<std::string> cells = csv_cells(line);
     ASSERT_EQ(cells.size(), 11u) << line;
     const Buffer& b = ex.schedule().buffers[rows];
     EXPECT_EQ(cells[1], b.name);

@@ -13,7 +13,7 @@
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "tests/report/trace_check.h"
-#include "train/batch_pipeline.h"
+#include "tests/util/training_run.h"
 #include "train/trainer.h"
 
 namespace cnnmem {
@@ -23,18 +23,10 @@ TEST(ChromeTrace, MeasuredTrainingStepValidates) {
   const Graph g = make_model("lenet5");
   OptimizerConfig cfg;
   cfg.name = "adam";
-  auto opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 4;
-  Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-  ex.bind();
-  ex.init_weights(1);
-  const TrainData data = load_train_data("synthetic", "", g, 4, 1);
-  BatchPipeline pipeline(ex, data.train(), 4);
-  std::vector<int64_t> order(static_cast<size_t>(data.train().count));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  pipeline.start_epoch(order, true);
-  ex.set_batch_source(&pipeline);
+  const auto run = test::start_run(g, o, make_optimizer(cfg), 1, 1);
+  Executor& ex = *run->ex;
   TimelineRecorder rec(ex.schedule());
   ex.set_observer(&rec);
   ex.run_step();
