@@ -7,6 +7,8 @@
 //   kind "compare-reuse"       arena bytes and peak live bytes per strategy, the lower bound
 //   kind "sweep-checkpoint"    peak memory against recompute (and step time when measured)
 // Every tag has one colour on every chart; SVG <title> elements give the details on hover.
+// The two are report/assets/report.css and report/assets/report.js, embedded at build time
+// (cmake/EmbedAssets.cmake).
 // Not here: the data (report/html_report.h).
 #pragma once
 

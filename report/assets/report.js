@@ -1,74 +1,4 @@
-#include "report/html_assets.h"
-
-namespace cnnmem {
-
-// clang-format off
-std::string_view html_style() {
-  return R"css(* { box-sizing: border-box; }
-body { margin: 0; padding: 14px 22px 40px; font: 14px/1.4 "DejaVu Sans", system-ui, sans-serif;
-       color: #222; background: #fafafa; }
-header h1 { font-size: 21px; margin: 0 0 2px; }
-header p { margin: 0 0 10px; color: #555; }
-h2 { font-size: 16px; margin: 0 0 4px; }
-h3 { font-size: 13px; margin: 10px 0 4px; color: #333; }
-section { background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 10px 14px;
-          margin: 0 0 12px; }
-.note { margin: 0 0 6px; color: #666; font-size: 12.5px; }
-.grid2 { display: grid; grid-template-columns: minmax(0, 900fr) minmax(0, 470fr); gap: 12px; }
-.cards { display: flex; gap: 10px; margin: 0 0 12px; flex-wrap: wrap; }
-.card { background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 6px 12px;
-        min-width: 150px; }
-.card-label { font-size: 12px; color: #666; }
-.card-value { font-size: 18px; font-weight: bold; }
-.card-sub { font-size: 12px; color: #777; }
-.card-peak { border-color: #c0392b; }
-.card-peak .card-value { color: #c0392b; }
-svg.chart { display: block; max-width: 100%; height: auto; }
-svg text { font-family: "DejaVu Sans", system-ui, sans-serif; }
-.grid { stroke: #e6e6e6; stroke-width: 1; }
-.axis { stroke: #888; stroke-width: 1; }
-.tick { font-size: 11px; fill: #555; }
-.axis-title { font-size: 12px; fill: #444; }
-.series { stroke: rgba(255, 255, 255, 0.55); stroke-width: 0.6; }
-.op-col { fill: transparent; }
-.op-col:hover { fill: rgba(0, 0, 0, 0.12); }
-.phase-label { font-size: 11px; fill: #333; }
-.peak-marker { stroke: #c0392b; stroke-width: 2; stroke-dasharray: 5 3; }
-.peak-dot { fill: #c0392b; stroke: #fff; stroke-width: 2; }
-.peak-label { font-size: 13px; font-weight: bold; fill: #c0392b; }
-.seg-label { font-size: 12px; fill: #fff; font-weight: bold; }
-.bar-label { font-size: 12px; fill: #222; }
-.peak-sentence { font-size: 13px; margin: 2px 0 6px; }
-.bar-value { font-size: 12px; fill: #333; }
-.bar-value.small { font-size: 10px; }
-.layer:hover .bar-label, .row:hover .bar-label { font-weight: bold; }
-.arena-outline { fill: none; stroke: #333; stroke-width: 1.5; }
-.lower-bound { stroke: #c0392b; stroke-width: 2; stroke-dasharray: 6 3; }
-.lb-label { font-size: 11px; fill: #c0392b; }
-.over-bar { fill: #8c8c8c; }
-.curve { fill: none; stroke: #4e79a7; stroke-width: 2; }
-.point { fill: #e15759; stroke: #fff; stroke-width: 1.5; }
-.point.budget { fill: #4e79a7; }
-.point-label { font-size: 11px; fill: #333; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 6px 0 2px; font-size: 12.5px; }
-.legend-item { display: flex; align-items: center; gap: 5px; }
-.legend-value { color: #555; }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
-          margin-right: 4px; vertical-align: -1px; }
-table.stats { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; }
-table.stats th, table.stats td { padding: 3px 10px; border-bottom: 1px solid #eee;
-                                 text-align: right; }
-table.stats th:first-child { text-align: left; }
-table.stats thead th { border-bottom: 2px solid #ccc; }
-td.good { color: #2e7d32; }
-td.bad { color: #c0392b; font-weight: bold; }
-ul { margin: 4px 0; padding-left: 20px; font-size: 12.5px; }
-noscript { color: #c0392b; }
-)css";
-}
-
-std::string_view html_script() {
-  return R"js((function () {
+(function () {
   'use strict';
   var D = JSON.parse(document.getElementById('cnnmem-data').textContent);
   var SVGNS = 'http://www.w3.org/2000/svg';
@@ -635,8 +565,3 @@ std::string_view html_script() {
   pages[D.kind]();
   document.body.setAttribute('data-drawn', D.kind);
 })();
-)js";
-}
-// clang-format on
-
-}  // namespace cnnmem
