@@ -90,12 +90,7 @@ Graph infer_model(const InferFlags& f, std::vector<NamedTensor>& weights) {
   return std::move(m.graph);
 }
 
-int run_infer(const InferFlags& f) {
-  set_threads(f.threads);
-  if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
-  check_output_flags(f.out, /*measured=*/true);
-  std::vector<NamedTensor> onnx_weights;
-  const Graph graph = infer_model(f, onnx_weights);
+ExecutorOptions infer_options(const InferFlags& f) {
   ExecutorOptions eo;
   eo.training = false;
   eo.batch = f.batch;
@@ -108,14 +103,27 @@ int run_infer(const InferFlags& f) {
   eo.keep = split_names(f.keep);
   eo.poison = f.poison;
   eo.guard = f.arena_guard;
-  std::unique_ptr<Executor> plan;
+  return eo;
+}
+
+std::unique_ptr<Executor> plan_inference(const Graph& graph, const ExecutorOptions& eo) {
   try {
-    plan = std::make_unique<Executor>(graph, eo, nullptr);
+    return std::make_unique<Executor>(graph, eo, nullptr);
   } catch (const Error& e) {
     if (eo.strategy != Strategy::kPingPong || eo.keep.empty()) throw;
     // A kept tensor stays live beside the chain, so the pass is no longer a chain.
     throw Error(std::string(e.what()) + " (--keep holds tensors alive beside the chain)");
   }
+}
+
+int run_infer(const InferFlags& f) {
+  set_threads(f.threads);
+  if (!f.output_tensor.empty()) check_output_path("--output-tensor", f.output_tensor);
+  check_output_flags(f.out, /*measured=*/true);
+  std::vector<NamedTensor> onnx_weights;
+  const Graph graph = infer_model(f, onnx_weights);
+  const ExecutorOptions eo = infer_options(f);
+  const std::unique_ptr<Executor> plan = plan_inference(graph, eo);
   Executor& ex = *plan;
   if (!f.memory_limit.empty()) {
     enforce_memory_limit(parse_byte_size(f.memory_limit, "--memory-limit"), f.memory_limit, graph,

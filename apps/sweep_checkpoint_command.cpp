@@ -35,95 +35,84 @@ struct Row {
 
 double mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
-int run_sweep(SweepFlags& flags) {
-  CommonFlags& f = flags.common;
-  apply_common(f);
-  const Graph graph = model_from(f);
-  const bool measure = !flags.no_measure;
-  check_output_flags(flags.out, measure);
-
-  ExecutorOptions eo;
-  eo.training = true;
-  eo.batch = f.batch;
-  eo.strategy = parse_strategy(f.reuse);
+// The policies of the sweep: none, every:2, every:4, sqrt, then the budget search's frontier
+// (each step more recompute buys a lower peak), at most `points` of it, evenly spread, the least
+// peak always included. Sets `units` to the step's checkpoint units.
+std::vector<std::string> sweep_policies(const Graph& graph, const ExecutorOptions& eo,
+                                        const OptimizerConfig& opt_config, int points,
+                                        size_t* units) {
   std::vector<std::string> policies = {"none", "every:2", "every:4", "sqrt"};
-  size_t units = 0;
-  {
-    // The budget curve: the search's frontier (each step more recompute buys a lower peak),
-    // at most --points of it, evenly spread, the least peak always included.
-    auto opt = make_optimizer(f.opt);
-    const Executor plain(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
-    units = plain.checkpoint_units().size();
-    const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
-                                  plain.checkpoint_shared());
-    std::vector<int64_t> frontier;
-    int64_t lowest = plain.predicted().peak_bytes;
-    for (const CheckpointSearch::Choice& c : search.curve()) {
-      if (c.peak_bytes < lowest) {
-        lowest = c.peak_bytes;
-        frontier.push_back(c.peak_bytes);
-      }
-    }
-    const size_t n = frontier.size();
-    const size_t take = std::min(n, static_cast<size_t>(flags.points));
-    for (size_t i = 0; i < take; ++i) {
-      const size_t at = take == 1 ? n - 1 : i * (n - 1) / (take - 1);
-      policies.push_back("budget:" + std::to_string(frontier[at]));
+  auto opt = make_optimizer(opt_config);
+  const Executor plain(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+  *units = plain.checkpoint_units().size();
+  const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
+                                plain.checkpoint_shared());
+  std::vector<int64_t> frontier;
+  int64_t lowest = plain.predicted().peak_bytes;
+  for (const CheckpointSearch::Choice& c : search.curve()) {
+    if (c.peak_bytes < lowest) {
+      lowest = c.peak_bytes;
+      frontier.push_back(c.peak_bytes);
     }
   }
+  const size_t n = frontier.size();
+  const size_t take = std::min(n, static_cast<size_t>(points));
+  for (size_t i = 0; i < take; ++i) {
+    const size_t at = take == 1 ? n - 1 : i * (n - 1) / (take - 1);
+    policies.push_back("budget:" + std::to_string(frontier[at]));
+  }
+  return policies;
+}
 
+// One row per policy, one at a time: a row's arena is freed before the next one is reserved.
+std::vector<Row> sweep_rows(const Graph& graph, ExecutorOptions eo, const CommonFlags& f,
+                            const std::vector<std::string>& policies, bool measure, int steps) {
   std::vector<Row> rows;
   for (const std::string& policy : policies) {
-    // One row at a time: its arena is freed before the next one is reserved.
     Row row;
     row.policy = policy;
     auto opt = make_optimizer(f.opt);
     eo.checkpoint = parse_checkpoint_policy(policy);
     Executor ex(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
     if (measure) {
-      row.seconds = measure_synthetic_steps(ex, graph, f.batch, flags.steps).seconds_per_step;
+      row.seconds = measure_synthetic_steps(ex, graph, f.batch, steps).seconds_per_step;
       row.measured = ex.measured();
     }
     row.checkpoint = ex.checkpoint();
     row.predicted = ex.predicted();
     rows.push_back(std::move(row));
   }
-  const double base = rows.front().seconds;
-  const auto overhead = [&](const Row& r) {
-    return base > 0 ? 100.0 * (r.seconds / base - 1.0) : 0.0;
-  };
+  return rows;
+}
 
-  {
-    nlohmann::json table = nlohmann::json::array();
-    for (const Row& r : rows) {
-      nlohmann::json j = {{"policy", r.policy},
-                          {"kept", r.checkpoint.kept},
-                          {"recompute_flops", r.checkpoint.recompute_flops},
-                          {"forward_flops", r.checkpoint.forward_flops},
-                          {"predicted", stats_json(r.predicted)}};
-      if (measure) {
-        j["measured"] = stats_json(r.measured);
-        j["measured_equals_predicted"] = agrees(r.predicted, r.measured);
-        j["step_seconds"] = r.seconds;
-        j["overhead_percent"] = overhead(r);
-      }
-      table.push_back(j);
+// Step time over the first row's (no checkpointing), in percent.
+double overhead(const std::vector<Row>& rows, const Row& r) {
+  const double base = rows.front().seconds;
+  return base > 0 ? 100.0 * (r.seconds / base - 1.0) : 0.0;
+}
+
+nlohmann::json sweep_json(const CommonFlags& f, const std::vector<Row>& rows, size_t units,
+                          bool measure) {
+  nlohmann::json table = nlohmann::json::array();
+  for (const Row& r : rows) {
+    nlohmann::json j = {{"policy", r.policy},
+                        {"kept", r.checkpoint.kept},
+                        {"recompute_flops", r.checkpoint.recompute_flops},
+                        {"forward_flops", r.checkpoint.forward_flops},
+                        {"predicted", stats_json(r.predicted)}};
+    if (measure) {
+      j["measured"] = stats_json(r.measured);
+      j["measured_equals_predicted"] = agrees(r.predicted, r.measured);
+      j["step_seconds"] = r.seconds;
+      j["overhead_percent"] = overhead(rows, r);
     }
-    const nlohmann::json out = {
-        {"model", f.model}, {"mode", "train"}, {"batch", f.batch}, {"optimizer", f.optimizer},
-        {"reuse", f.reuse}, {"units", units},  {"rows", table}};
-    write_comparison_html(flags.out.html, "sweep-checkpoint",
-                          f.model + " training, batch " + std::to_string(f.batch) +
-                              ": checkpointing, memory against recomputation",
-                          "optimizer " + f.optimizer + ", planner " + f.reuse + ", " +
-                              std::to_string(units) + " units; " +
-                              (measure ? "every row run and measured" : "predicted only"),
-                          measure, out, f.json);
-    if (f.json) {
-      print_json(out);
-      return 0;
-    }
+    table.push_back(j);
   }
+  return {{"model", f.model}, {"mode", "train"}, {"batch", f.batch}, {"optimizer", f.optimizer},
+          {"reuse", f.reuse}, {"units", units},  {"rows", table}};
+}
+
+void print_sweep(const CommonFlags& f, const std::vector<Row>& rows, size_t units, bool measure) {
   std::printf("%s training, batch %lld, optimizer %s, planner %s: %zu units%s\n\n", f.model.c_str(),
               static_cast<long long>(f.batch), f.optimizer.c_str(), f.reuse.c_str(), units,
               measure ? "" : " (predicted only)");
@@ -139,7 +128,7 @@ int run_sweep(SweepFlags& flags) {
                 : agrees(r.predicted, r.measured) ? "= pred"
                                                   : "DIFFERS");
     if (measure) {
-      std::printf(" %9.4f %+8.1f%%\n", r.seconds, overhead(r));
+      std::printf(" %9.4f %+8.1f%%\n", r.seconds, overhead(rows, r));
     } else {
       std::printf(" %9s %9s\n", "-", "-");
     }
@@ -147,6 +136,35 @@ int run_sweep(SweepFlags& flags) {
   std::printf(
       "\npeak and tag columns: predicted live bytes at the peak; \"= pred\": the arena "
       "measured the same bytes for every tag\n");
+}
+
+int run_sweep(SweepFlags& flags) {
+  CommonFlags& f = flags.common;
+  apply_common(f);
+  const Graph graph = model_from(f);
+  const bool measure = !flags.no_measure;
+  check_output_flags(flags.out, measure);
+
+  ExecutorOptions eo;
+  eo.training = true;
+  eo.batch = f.batch;
+  eo.strategy = parse_strategy(f.reuse);
+  size_t units = 0;
+  const std::vector<std::string> policies = sweep_policies(graph, eo, f.opt, flags.points, &units);
+  const std::vector<Row> rows = sweep_rows(graph, eo, f, policies, measure, flags.steps);
+  const nlohmann::json out = sweep_json(f, rows, units, measure);
+  write_comparison_html(flags.out.html, "sweep-checkpoint",
+                        f.model + " training, batch " + std::to_string(f.batch) +
+                            ": checkpointing, memory against recomputation",
+                        "optimizer " + f.optimizer + ", planner " + f.reuse + ", " +
+                            std::to_string(units) + " units; " +
+                            (measure ? "every row run and measured" : "predicted only"),
+                        measure, out, f.json);
+  if (f.json) {
+    print_json(out);
+  } else {
+    print_sweep(f, rows, units, measure);
+  }
   return 0;
 }
 

@@ -117,6 +117,37 @@ int report_interrupted(const TrainFlags& flags, const TrainResult& r, int sig) {
   return 128 + sig;
 }
 
+// Progress on stderr: a live bar on a terminal; plain lines otherwise, which --json turns off
+// unless --progress-every asks for them (scripts read stdout, and often stderr too). Null: none.
+std::unique_ptr<ProgressPrinter> progress_printer(const TrainFlags& flags) {
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  if (flags.quiet || (!terminal && flags.common.json && flags.progress_every <= 0)) return nullptr;
+  return std::make_unique<ProgressPrinter>(stderr, terminal, flags.progress_every);
+}
+
+// The result of a finished run: JSON on stdout, or a summary line and the memory report.
+void print_train_result(const TrainFlags& flags, const ReportHeader& h, const Graph& graph,
+                        const Executor& ex, const Textbook& tb, const TrainResult& r) {
+  if (flags.common.json) {
+    nlohmann::json j = memory_json(h, ex, tb, true, r.outside);
+    j["test_accuracy"] =
+        r.test_accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.test_accuracy);
+    j["images_per_sec"] = r.images_per_sec;
+    j["epochs"] = r.epochs;
+    j["steps"] = r.steps;
+    j["losses"] = r.losses;
+    j["data"] = flags.data;
+    j["threads"] = omp_get_max_threads();
+    print_json(j);
+  } else {
+    std::printf("trained %lld steps (%.2f epochs), final loss %.4f, %.0f images/s\n",
+                static_cast<long long>(r.steps), r.epochs,
+                r.losses.empty() ? 0.0 : static_cast<double>(r.losses.back()), r.images_per_sec);
+    if (r.test_accuracy >= 0) std::printf("test accuracy: %.4f\n", r.test_accuracy);
+    std::printf("\n%s", memory_text(h, graph, ex, tb, true, r.outside).c_str());
+  }
+}
+
 int run_train(TrainFlags& flags) {
   CommonFlags& f = flags.common;
   TrainOptions& t = flags.t;
@@ -164,14 +195,8 @@ int run_train(TrainFlags& flags) {
     std::cerr << "training " << f.model << " on " << data << ": " << optimizer->describe()
               << ", batch " << f.batch << ", " << omp_get_max_threads() << " threads\n";
   }
-  // Progress on stderr: a live bar on a terminal; plain lines otherwise, which --json turns off
-  // unless --progress-every asks for them (scripts read stdout, and often stderr too).
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  std::unique_ptr<ProgressPrinter> progress;
-  if (!flags.quiet && (terminal || !f.json || flags.progress_every > 0)) {
-    progress = std::make_unique<ProgressPrinter>(stderr, terminal, flags.progress_every);
-    t.on_step = [&progress](const TrainStep& s) { progress->step(s); };
-  }
+  const std::unique_ptr<ProgressPrinter> progress = progress_printer(flags);
+  if (progress) t.on_step = [&progress](const TrainStep& s) { progress->step(s); };
   // Records every training step's memory timeline and keeps the last (for --trace/--html/--csv).
   const StepRecording recording(ex, flags.out.any());
   // Ctrl-C or SIGTERM from here on ends the run after its current step, with the state saved.
@@ -190,24 +215,7 @@ int run_train(TrainFlags& flags) {
   const Textbook tb = textbook_estimate(graph, true, f.batch, optimizer->state_bytes_per_element());
   write_step_outputs(flags.out, h, graph, ex, tb, recording, true, r.outside,
                      f.json || flags.quiet);
-  if (f.json) {
-    nlohmann::json j = memory_json(h, ex, tb, true, r.outside);
-    j["test_accuracy"] =
-        r.test_accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.test_accuracy);
-    j["images_per_sec"] = r.images_per_sec;
-    j["epochs"] = r.epochs;
-    j["steps"] = r.steps;
-    j["losses"] = r.losses;
-    j["data"] = data;
-    j["threads"] = omp_get_max_threads();
-    print_json(j);
-  } else {
-    std::printf("trained %lld steps (%.2f epochs), final loss %.4f, %.0f images/s\n",
-                static_cast<long long>(r.steps), r.epochs,
-                r.losses.empty() ? 0.0 : static_cast<double>(r.losses.back()), r.images_per_sec);
-    if (r.test_accuracy >= 0) std::printf("test accuracy: %.4f\n", r.test_accuracy);
-    std::printf("\n%s", memory_text(h, graph, ex, tb, true, r.outside).c_str());
-  }
+  print_train_result(flags, h, graph, ex, tb, r);
   return 0;
 }
 

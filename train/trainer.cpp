@@ -161,139 +161,174 @@ class BatchSourceScope {
   Executor& executor_;
 };
 
-}  // namespace
+// One call of train(): the position in the data, the losses so far and what is on disk.
+class TrainingRun {
+ public:
+  TrainingRun(Executor& executor, const TrainData& data, const TrainOptions& options);
+  TrainResult run();
 
-TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options) {
-  const int64_t batch = executor.options().batch;
-  const Samples samples = data.train();
-  const int64_t per_epoch = samples.count / batch;
-  if (per_epoch == 0) {
-    throw Error("the " + data.name + " training set has " + std::to_string(samples.count) +
-                " images, fewer than --batch " + std::to_string(batch) + ": use a smaller batch");
+ private:
+  void restore(const TrainingState& s);
+  void run_epochs();
+  // One step of `epoch`, saving where asked; sets stopped_ when a stop was requested.
+  void run_one_step(int64_t epoch);
+  // Writes the state after `done` steps, the last of them in `epoch`.
+  void save(int64_t done, int64_t epoch);
+
+  using Clock = std::chrono::steady_clock;
+  Executor& executor_;
+  const TrainData& data_;
+  const TrainOptions& options_;
+  const Samples samples_;
+  const int64_t batch_, per_epoch_;
+  int64_t total_ = 0;
+  TrainResult r_;
+  std::mt19937_64 rng_;
+  std::mt19937_64 epoch_rng_;                      // at the start of the current epoch
+  int64_t step_ = 0, first_epoch_ = 0, skip_ = 0;  // skip: batches of the first epoch already done
+  int64_t first_step_ = 0;
+  bool saved_ = false;     // a good state is on disk
+  int64_t saved_at_ = -1;  // after this many steps
+  bool stopped_ = false;
+  Clock::time_point timed_from_;
+};
+
+TrainingRun::TrainingRun(Executor& executor, const TrainData& data, const TrainOptions& options)
+    : executor_(executor),
+      data_(data),
+      options_(options),
+      samples_(data.train()),
+      batch_(executor.options().batch),
+      per_epoch_(samples_.count / batch_),
+      rng_(options.seed) {
+  if (per_epoch_ == 0) {
+    throw Error("the " + data.name + " training set has " + std::to_string(samples_.count) +
+                " images, fewer than --batch " + std::to_string(batch_) + ": use a smaller batch");
   }
   if (options.epochs <= 0 && options.max_steps <= 0) {
     throw Error("--epochs must be positive (or give --max-steps)");
   }
-  const int64_t total = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch;
+  total_ = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch_;
+  r_.losses.reserve(static_cast<size_t>(total_));
+  if (options.resume != nullptr) restore(*options.resume);
+  first_step_ = step_;
+  epoch_rng_ = rng_;
+}
 
-  TrainResult r;
-  r.losses.reserve(static_cast<size_t>(total));
-  std::mt19937_64 rng(options.seed);
-  int64_t step = 0, first_epoch = 0, skip = 0;  // skip: batches of the first epoch already done
-  if (options.resume != nullptr) {
-    const TrainingState& s = *options.resume;
-    if (s.steps > total) {
-      throw Error("--resume: the saved run is at step " + std::to_string(s.steps) +
-                  ", past this run's " + std::to_string(total) +
-                  " steps; raise --max-steps or --epochs");
-    }
-    std::istringstream in(s.rng);
-    in >> rng;
-    if (in.fail() || s.step_in_epoch >= per_epoch ||
-        s.epoch * per_epoch + s.step_in_epoch != s.steps) {
-      throw Error("--resume: the saved data position (epoch " + std::to_string(s.epoch) +
-                  ", step " + std::to_string(s.step_in_epoch) + ") does not fit " +
-                  std::to_string(per_epoch) +
-                  " steps an epoch of this data set; resume with the saved run's data and batch");
-    }
-    const std::string source = "training state " + training_state_path(options.state_dir);
-    executor.load_weights(s.weights, source);
-    executor.load_optimizer_state(s.optimizer_state, source);
-    executor.set_optimizer_step(s.optimizer_step);
-    executor.set_steps_run(s.executor_steps);
-    r.losses = s.losses;
-    step = s.steps;
-    first_epoch = s.epoch;
-    skip = s.step_in_epoch;
+void TrainingRun::restore(const TrainingState& s) {
+  if (s.steps > total_) {
+    throw Error("--resume: the saved run is at step " + std::to_string(s.steps) +
+                ", past this run's " + std::to_string(total_) +
+                " steps; raise --max-steps or --epochs");
   }
-  const int64_t first_step = step;
-  bool saved = options.resume != nullptr;  // a good state is on disk
-  int64_t saved_at = options.resume != nullptr ? step : -1;
-  std::mt19937_64 epoch_rng = rng;  // at the start of the current epoch
-  // After `done` steps, the last of them in `epoch`.
-  const auto save = [&](int64_t done, int64_t epoch) {
-    TrainingState s;
-    s.weights = executor.weights();
-    s.optimizer_state = executor.optimizer_state();
-    if (!all_finite(s.weights) || !all_finite(s.optimizer_state)) {
-      throw diverged(done - 1, epoch, "a weight or optimizer state is nan or inf", options, saved);
-    }
-    s.losses = r.losses;
-    s.steps = done;
-    s.epoch = done / per_epoch;
-    s.step_in_epoch = done % per_epoch;
-    // At an epoch's end the generator has not shuffled the next epoch yet.
-    s.rng = rng_text(s.step_in_epoch == 0 ? rng : epoch_rng);
-    s.optimizer_step = executor.optimizer_step();
-    s.executor_steps = executor.steps_run();
-    s.config = options.config;
-    write_training_state(options.state_dir, s);
-    saved = true;
-    saved_at = done;
-  };
+  std::istringstream in(s.rng);
+  in >> rng_;
+  if (in.fail() || s.step_in_epoch >= per_epoch_ ||
+      s.epoch * per_epoch_ + s.step_in_epoch != s.steps) {
+    throw Error("--resume: the saved data position (epoch " + std::to_string(s.epoch) + ", step " +
+                std::to_string(s.step_in_epoch) + ") does not fit " + std::to_string(per_epoch_) +
+                " steps an epoch of this data set; resume with the saved run's data and batch");
+  }
+  const std::string source = "training state " + training_state_path(options_.state_dir);
+  executor_.load_weights(s.weights, source);
+  executor_.load_optimizer_state(s.optimizer_state, source);
+  executor_.set_optimizer_step(s.optimizer_step);
+  executor_.set_steps_run(s.executor_steps);
+  r_.losses = s.losses;
+  step_ = s.steps;
+  first_epoch_ = s.epoch;
+  skip_ = s.step_in_epoch;
+  saved_ = true;
+  saved_at_ = step_;
+}
 
-  BatchPipeline pipeline(executor, samples, batch);
-  std::vector<int64_t> order(static_cast<size_t>(samples.count));
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point timed_from;
-  const bool saving = !options.state_dir.empty();
-  int64_t epoch = first_epoch;
-  bool stopped = false;
-  for (; step < total && !stopped; ++epoch) {
-    epoch_rng = rng;
+void TrainingRun::save(int64_t done, int64_t epoch) {
+  TrainingState s;
+  s.weights = executor_.weights();
+  s.optimizer_state = executor_.optimizer_state();
+  if (!all_finite(s.weights) || !all_finite(s.optimizer_state)) {
+    throw diverged(done - 1, epoch, "a weight or optimizer state is nan or inf", options_, saved_);
+  }
+  s.losses = r_.losses;
+  s.steps = done;
+  s.epoch = done / per_epoch_;
+  s.step_in_epoch = done % per_epoch_;
+  // At an epoch's end the generator has not shuffled the next epoch yet.
+  s.rng = rng_text(s.step_in_epoch == 0 ? rng_ : epoch_rng_);
+  s.optimizer_step = executor_.optimizer_step();
+  s.executor_steps = executor_.steps_run();
+  s.config = options_.config;
+  write_training_state(options_.state_dir, s);
+  saved_ = true;
+  saved_at_ = done;
+}
+
+void TrainingRun::run_one_step(int64_t epoch) {
+  int64_t heap_before = 0;
+  if (step_ == first_step_ + 1) heap_before = heap_in_use_bytes();
+  executor_.run_step();
+  if (step_ == first_step_ + 1) r_.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
+  const float loss = executor_.loss();
+  if (!std::isfinite(loss)) {
+    throw diverged(step_, epoch, std::string("the loss is ") + (std::isnan(loss) ? "nan" : "inf"),
+                   options_, saved_);
+  }
+  r_.losses.push_back(loss);
+  if (step_ == first_step_) timed_from_ = Clock::now();
+  if (options_.on_step) {
+    options_.on_step(
+        TrainStep{step_, total_, epoch, (total_ + per_epoch_ - 1) / per_epoch_, batch_, loss});
+  }
+  const bool saving = !options_.state_dir.empty();
+  if (saving && options_.save_every > 0 && (step_ + 1) % options_.save_every == 0) {
+    save(step_ + 1, epoch);
+  }
+  stopped_ = options_.stop_requested && options_.stop_requested();
+  if (stopped_ && saving && saved_at_ != step_ + 1) save(step_ + 1, epoch);
+}
+
+TrainResult TrainingRun::run() {
+  BatchPipeline pipeline(executor_, samples_, batch_);
+  std::vector<int64_t> order(static_cast<size_t>(samples_.count));
+  int64_t epoch = first_epoch_;
+  for (; step_ < total_ && !stopped_; ++epoch) {
+    epoch_rng_ = rng_;
     std::iota(order.begin(), order.end(), int64_t{0});
-    if (options.shuffle) {
-      for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+    if (options_.shuffle) {
+      for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng_() % (i + 1)]);
     }
-    pipeline.start_epoch(std::vector<int64_t>(order.begin() + skip * batch, order.end()),
+    pipeline.start_epoch(std::vector<int64_t>(order.begin() + skip_ * batch_, order.end()),
                          /*drop_last=*/true);
-    skip = 0;
-    const BatchSourceScope source(executor, &pipeline);
-    for (int64_t k = 0; k < pipeline.batches() && step < total && !stopped; ++k, ++step) {
-      int64_t heap_before = 0;
-      if (step == first_step + 1) heap_before = heap_in_use_bytes();
-      executor.run_step();
-      if (step == first_step + 1) r.outside.heap_growth_bytes = heap_in_use_bytes() - heap_before;
-      const float loss = executor.loss();
-      if (!std::isfinite(loss)) {
-        throw diverged(step, epoch,
-                       std::string("the loss is ") + (std::isnan(loss) ? "nan" : "inf"), options,
-                       saved);
-      }
-      r.losses.push_back(loss);
-      if (step == first_step) timed_from = Clock::now();
-      if (options.on_step) {
-        options.on_step(
-            TrainStep{step, total, epoch, (total + per_epoch - 1) / per_epoch, batch, loss});
-      }
-      if (saving && options.save_every > 0 && (step + 1) % options.save_every == 0) {
-        save(step + 1, epoch);
-      }
-      stopped = options.stop_requested && options.stop_requested();
-      if (stopped && saving && saved_at != step + 1) save(step + 1, epoch);
+    skip_ = 0;
+    const BatchSourceScope source(executor_, &pipeline);
+    for (int64_t k = 0; k < pipeline.batches() && step_ < total_ && !stopped_; ++k, ++step_) {
+      run_one_step(epoch);
     }
   }
-  const int64_t done = step;
-  if (!stopped && saving && saved_at != total) save(total, epoch - 1);
-  const double seconds = std::chrono::duration<double>(Clock::now() - timed_from).count();
-  if (done - first_step > 1 && seconds > 0) {
-    r.images_per_sec = static_cast<double>((done - first_step - 1) * batch) / seconds;
+  const int64_t done = step_;
+  const bool saving = !options_.state_dir.empty();
+  if (!stopped_ && saving && saved_at_ != total_) save(total_, epoch - 1);
+  const double seconds = std::chrono::duration<double>(Clock::now() - timed_from_).count();
+  if (done - first_step_ > 1 && seconds > 0) {
+    r_.images_per_sec = static_cast<double>((done - first_step_ - 1) * batch_) / seconds;
   }
-  r.steps = done;
-  r.total_steps = total;
-  r.interrupted = stopped;
-  r.saved = saving && saved_at == done;
-  r.epochs = static_cast<double>(done) / static_cast<double>(per_epoch);
+  r_.steps = done;
+  r_.total_steps = total_;
+  r_.interrupted = stopped_;
+  r_.saved = saving && saved_at_ == done;
+  r_.epochs = static_cast<double>(done) / static_cast<double>(per_epoch_);
   // A step budget (or a stop) can end mid-epoch with the next batch still being assembled into
   // the staging buffers that evaluation is about to fill.
   pipeline.wait_ready();
-  if (stopped) {
-    r.outside.rss_peak_bytes = rss_peak_bytes();
-    return r;
-  }
-  if (options.eval) r.test_accuracy = evaluate(executor, data.test());
-  r.outside.rss_peak_bytes = rss_peak_bytes();
-  return r;
+  if (!stopped_ && options_.eval) r_.test_accuracy = evaluate(executor_, data_.test());
+  r_.outside.rss_peak_bytes = rss_peak_bytes();
+  return r_;
+}
+
+}  // namespace
+
+TrainResult train(Executor& executor, const TrainData& data, const TrainOptions& options) {
+  return TrainingRun(executor, data, options).run();
 }
 
 }  // namespace cnnmem
