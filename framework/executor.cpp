@@ -190,8 +190,9 @@ void Executor::run_step() {
   }
   stream_.wait();
   // Copy the step's numbers only when they are new (a copy of the op name could allocate).
-  if (context_.steps_run == 0 || arena_->peak_bytes() > measured_.peak_bytes)
+  if (context_.steps_run == 0 || arena_->peak_bytes() > measured_.peak_bytes) {
     measured_ = arena_->stats();
+  }
   if (observer_ != nullptr) observer_->on_step_end(arena_->stats());
   ++context_.steps_run;
 }

@@ -157,8 +157,9 @@ void Executor::load_weights(const std::vector<NamedTensor>& tensors, const std::
   for (const ParamBinding& p : step_.params) {
     write_param(p, find_tensor(tensors, p.name)->data.data(), 0, p.md.dims()[0]);
   }
-  for (const StateBinding& s : step_.states)
+  for (const StateBinding& s : step_.states) {
     write_state(s, find_tensor(tensors, s.name)->data.data());
+  }
 }
 
 std::vector<NamedTensor> Executor::weights() const {
