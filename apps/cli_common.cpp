@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "framework/error.h"
+#include "layers/losses.h"
 #include "models/onnx_import.h"
 #include "models/zoo.h"
 #include "train/batch_pipeline.h"
@@ -82,6 +83,11 @@ void add_common(CLI::App* app, CommonFlags& f) {
   app->add_option("--initial-accumulator-value", f.opt.initial_accumulator_value,
                   "adagrad: starting value of the sum of squares")
       ->check(non_negative_real());
+  app->add_option("--loss", f.loss,
+                  "training: cross-entropy ((N, classes) logits) | mse | bce-with-logits (any "
+                  "output, targets of its shape) | pixel-cross-entropy (N x K x H x W logits, "
+                  "N x H x W class targets)")
+      ->check(CLI::IsMember(loss_names()));
   app->add_option("--checkpoint", f.checkpoint,
                   "training: which layer inputs to keep, the rest is recomputed in backward: "
                   "none | every:K | sqrt | budget:BYTES (e.g. budget:2G) | layers:NAME[,NAME]");

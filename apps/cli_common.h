@@ -29,7 +29,8 @@ struct CommonFlags {
   std::string betas = "0.9,0.999";
   std::string checkpoint = "none";
   std::string reuse = "greedy-by-size";
-  std::string onnx;  // --onnx FILE: the model (and its weights) from an ONNX file
+  std::string loss = "cross-entropy";  // training only (layers/losses.h)
+  std::string onnx;                    // --onnx FILE: the model (and its weights) from an ONNX file
   std::vector<NamedTensor> onnx_weights;  // filled by model_from() for --onnx
   std::string input;                      // --input CxHxW ("" = the model's own)
   std::string memory_limit;               // --memory-limit as given ("" = none)

@@ -8,7 +8,7 @@
 #include "apps/cli_common.h"
 #include "apps/output_flags.h"
 #include "framework/error.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "models/zoo.h"
 #include "train/measure.h"
 
@@ -82,7 +82,7 @@ int run_compare(const Flags& f) {
     eo.batch = f.batch;
     eo.fuse_update = row.fuse;
     eo.clip_grad_norm = row.clip;
-    Executor ex(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+    Executor ex(graph, eo, opt.get(), make_loss("cross-entropy"));
     double ms = -1;
     if (f.measure) {
       ms = 1e3 * measure_synthetic_steps(ex, graph, f.batch, f.repeat).seconds_per_step;

@@ -10,7 +10,7 @@
 #include "apps/output_flags.h"
 #include "apps/step_flags.h"
 #include "framework/error.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "models/zoo.h"
 #include "report/bytes.h"
 #include "train/measure.h"
@@ -80,7 +80,7 @@ int run_cost_rows(CostFlags& flags, const std::vector<int64_t>& batches) {
     eo.strategy = parse_strategy(f.reuse);
     apply_step_flags(flags.step, eo);
     eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-    const Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
+    const Executor ex(graph, eo, optimizer.get(), make_loss(f.loss));
     CommonFlags at = f;
     at.batch = batch;
     const Textbook tb = textbook_estimate(graph, training, batch,
@@ -124,9 +124,9 @@ int run_cost(CostFlags& flags) {
   eo.strategy = parse_strategy(f.reuse);
   apply_step_flags(flags.step, eo);
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-  Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
+  Executor ex(graph, eo, optimizer.get(), make_loss(f.loss));
   enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, training ? &f.opt : nullptr,
-                       ex);
+                       f.loss, ex);
   OutsideArena outside;
   // With checkpointing, the price in time: the same step without it, measured after.
   const bool checkpointed = !ex.checkpoint().kept.empty();
@@ -141,7 +141,7 @@ int run_cost(CostFlags& flags) {
       std::unique_ptr<Optimizer> opt_plain = make_optimizer(f.opt);
       ExecutorOptions plain = eo;
       plain.checkpoint = CheckpointPolicy{};
-      Executor ex_plain(graph, plain, opt_plain.get(), std::make_unique<SoftmaxCrossEntropy>());
+      Executor ex_plain(graph, plain, opt_plain.get(), make_loss(f.loss));
       seconds_plain =
           measure_synthetic_steps(ex_plain, graph, f.batch, kTimedSteps).seconds_per_step;
     }

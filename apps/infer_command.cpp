@@ -127,7 +127,7 @@ int run_infer(const InferFlags& f) {
   Executor& ex = *plan;
   if (!f.memory_limit.empty()) {
     enforce_memory_limit(parse_byte_size(f.memory_limit, "--memory-limit"), f.memory_limit, graph,
-                         eo, nullptr, ex);
+                         eo, nullptr, "", ex);
   }
   OutsideArena outside;
   const int64_t heap0 = heap_in_use_bytes();

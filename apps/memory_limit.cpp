@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "framework/error.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "report/bytes.h"
 #include "train/what_fits.h"
 
@@ -14,10 +14,10 @@ namespace {
 
 // Plans `graph` with `options` (a fresh optimizer from `opt` in training), shapes only.
 std::optional<PlannedBytes> plan_bytes(const Graph& graph, const ExecutorOptions& options,
-                                       const OptimizerConfig* opt) {
+                                       const OptimizerConfig* opt, const std::string& loss) {
   std::unique_ptr<Optimizer> o = opt != nullptr ? make_optimizer(*opt) : nullptr;
   try {
-    const Executor ex(graph, options, o.get(), std::make_unique<SoftmaxCrossEntropy>());
+    const Executor ex(graph, options, o.get(), options.training ? make_loss(loss) : nullptr);
     return PlannedBytes{ex.predicted().arena_bytes, ex.checkpoint()};
   } catch (const Error&) {
     return std::nullopt;
@@ -28,7 +28,7 @@ std::optional<PlannedBytes> plan_bytes(const Graph& graph, const ExecutorOptions
 
 void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, const Graph& graph,
                           const ExecutorOptions& options, const OptimizerConfig* opt,
-                          const Executor& ex) {
+                          const std::string& loss, const Executor& ex) {
   const MemoryStats& p = ex.predicted();
   if (limit_bytes <= 0 || p.arena_bytes <= limit_bytes) return;
   std::string msg = "--memory-limit " + limit_text + ": " + graph.name() +
@@ -43,8 +43,9 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
   }
   msg += ")";
 
-  const WhatFits w = what_fits(limit_bytes, options,
-                               [&](const ExecutorOptions& o) { return plan_bytes(graph, o, opt); });
+  const WhatFits w = what_fits(limit_bytes, options, [&](const ExecutorOptions& o) {
+    return plan_bytes(graph, o, opt, loss);
+  });
   std::string fits;
   if (w.budget) {
     const CheckpointInfo& ck = w.with_budget.checkpoint;

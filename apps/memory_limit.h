@@ -14,9 +14,10 @@ namespace cnnmem {
 
 // Throws Error, one line, when `ex` (planned with `options`, not yet bound) would reserve more
 // than `limit_bytes`. `opt` is the optimizer configuration in training (re-plans need a fresh
-// optimizer each), null in inference. A limit of 0 means none.
+// optimizer each), null in inference; `loss` the loss's name in training (layers/losses.h). A
+// limit of 0 means none.
 void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, const Graph& graph,
                           const ExecutorOptions& options, const OptimizerConfig* opt,
-                          const Executor& ex);
+                          const std::string& loss, const Executor& ex);
 
 }  // namespace cnnmem

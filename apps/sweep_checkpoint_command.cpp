@@ -11,7 +11,7 @@
 #include "apps/cli_common.h"
 #include "apps/output_flags.h"
 #include "framework/error.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "models/zoo.h"
 #include "train/measure.h"
 
@@ -39,11 +39,11 @@ double mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 // (each step more recompute buys a lower peak), at most `points` of it, evenly spread, the least
 // peak always included. Sets `units` to the step's checkpoint units.
 std::vector<std::string> sweep_policies(const Graph& graph, const ExecutorOptions& eo,
-                                        const OptimizerConfig& opt_config, int points,
-                                        size_t* units) {
+                                        const OptimizerConfig& opt_config, const std::string& loss,
+                                        int points, size_t* units) {
   std::vector<std::string> policies = {"none", "every:2", "every:4", "sqrt"};
   auto opt = make_optimizer(opt_config);
-  const Executor plain(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+  const Executor plain(graph, eo, opt.get(), make_loss(loss));
   *units = plain.checkpoint_units().size();
   const CheckpointSearch search(plain.schedule(), plain.checkpoint_units(),
                                 plain.checkpoint_shared());
@@ -73,7 +73,7 @@ std::vector<Row> sweep_rows(const Graph& graph, ExecutorOptions eo, const Common
     row.policy = policy;
     auto opt = make_optimizer(f.opt);
     eo.checkpoint = parse_checkpoint_policy(policy);
-    Executor ex(graph, eo, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+    Executor ex(graph, eo, opt.get(), make_loss(f.loss));
     if (measure) {
       row.seconds = measure_synthetic_steps(ex, graph, f.batch, steps).seconds_per_step;
       row.measured = ex.measured();
@@ -150,7 +150,8 @@ int run_sweep(SweepFlags& flags) {
   eo.batch = f.batch;
   eo.strategy = parse_strategy(f.reuse);
   size_t units = 0;
-  const std::vector<std::string> policies = sweep_policies(graph, eo, f.opt, flags.points, &units);
+  const std::vector<std::string> policies =
+      sweep_policies(graph, eo, f.opt, f.loss, flags.points, &units);
   const std::vector<Row> rows = sweep_rows(graph, eo, f, policies, measure, flags.steps);
   const nlohmann::json out = sweep_json(f, rows, units, measure);
   write_comparison_html(flags.out.html, "sweep-checkpoint",

@@ -17,7 +17,7 @@
 #include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "io/training_state.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
 #include "report/progress.h"
@@ -179,9 +179,9 @@ int run_train(TrainFlags& flags) {
   eo.strategy = parse_strategy(f.reuse);
   apply_step_flags(flags.step, eo);
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
-  Executor ex(graph, eo, optimizer.get(), std::make_unique<SoftmaxCrossEntropy>());
-  enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, ex);
-  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed);
+  Executor ex(graph, eo, optimizer.get(), make_loss(f.loss));
+  enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, f.loss, ex);
+  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed, ex.target());
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (!init_weights.empty()) {

@@ -218,9 +218,14 @@ int64_t Executor::correct() const {
 const float* Executor::logits() const { return table_.f32(step_.output.buffer); }
 float* Executor::staging_images() const { return table_.f32(step_.staging_images); }
 int32_t* Executor::staging_labels() const {
-  return step_.staging_labels == kNoBuffer
-             ? nullptr
-             : reinterpret_cast<int32_t*>(table_.bytes(step_.staging_labels));
+  if (step_.staging_labels == kNoBuffer) return nullptr;
+  CNNMEM_CHECK_MSG(step_.target.kind != TargetKind::kDense, "dense targets are floats");
+  return reinterpret_cast<int32_t*>(table_.bytes(step_.staging_labels));
+}
+float* Executor::staging_dense_targets() const {
+  if (step_.staging_labels == kNoBuffer) return nullptr;
+  CNNMEM_CHECK_MSG(step_.target.kind == TargetKind::kDense, "class targets are int32");
+  return table_.f32(step_.staging_labels);
 }
 
 }  // namespace cnnmem

@@ -106,9 +106,12 @@ class Executor {
   // Restores the step number that dropout masks depend on (steps_run()), for a resumed run.
   void set_steps_run(int64_t steps) { context_.steps_run = steps; }
 
-  // Staging input buffers: (N, C, H, W) floats and N int32 labels.
+  // Staging input buffers: (N, C, H, W) floats and, in training, N targets (target(): int32
+  // class indices, per sample or per pixel, or floats shaped like the output).
   float* staging_images() const;
-  int32_t* staging_labels() const;
+  int32_t* staging_labels() const;       // class targets; null in inference
+  float* staging_dense_targets() const;  // dense targets; null in inference
+  const TargetShape& target() const { return step_.target; }
   void set_batch_source(BatchSource* source) { context_.source = source; }
   void set_valid_rows(int64_t rows);
   // Every op of the following run_step calls goes to `observer` (null: none). Not owned.
@@ -118,7 +121,7 @@ class Executor {
   void run_forward();           // load, forward and loss forward only (evaluation; no accounting)
   float loss() const;           // of the last run
   int64_t correct() const;      // argmax == label among the valid rows of the last run
-  const float* logits() const;  // (N, classes), plain, after the last run
+  const float* logits() const;  // the output after the last run (plain (N, classes) logits)
   // "output" (the logits) or a tensor named in options().keep, in plain NCHW / NC layout.
   NamedTensor read_tensor(const std::string& name) const;
 

@@ -80,15 +80,23 @@ TensorRef Compiler::plan_load(const Graph& graph) {
   for (int64_t d : graph.input_dims()) image_dims.push_back(d);
   CNNMEM_CHECK_MSG(image_dims.size() == 4, "models take (C, H, W) images");
   const memory::desc image_md(image_dims, memory::data_type::f32, memory::format_tag::nchw);
-  // Labels and the loss exist only in training; an inference pass ends with its output.
+  // Targets and the loss exist only in training; an inference pass ends with its output.
   out_.staging_images = b_.book("input.next_images", Tag::kInput, image_md, true).buffer;
+  int64_t target_bytes = 0;
   if (training) {
-    out_.staging_labels = b_.book_bytes("input.next_labels", Tag::kInput, n * 4, true);
+    out_.target = loss_->target(graph.nodes().back().dims);
+    if (out_.target.kind == TargetKind::kClass && out_.target.classes != graph.classes()) {
+      throw Error("model " + graph.name() + ": the last layer produces " +
+                  dims_str(graph.nodes().back().dims) + " per image, the model has " +
+                  std::to_string(graph.classes()) + " classes: end with a layer of that width");
+    }
+    target_bytes = n * out_.target.bytes();
+    out_.staging_labels = b_.book_bytes("input.next_labels", Tag::kInput, target_bytes, true);
     out_.result = b_.book_bytes("loss", Tag::kInput, 2 * sizeof(float), true);
   }
   const TensorRef images = b_.book("input.images", Tag::kInput, image_md);
   out_.images = images.buffer;
-  if (training) out_.labels = b_.book_bytes("input.labels", Tag::kInput, n * 4);
+  if (training) out_.labels = b_.book_bytes("input.labels", Tag::kInput, target_bytes);
   const int64_t image_bytes = static_cast<int64_t>(image_md.get_size());
   const BufferId img = out_.images, lab = out_.labels, s_img = out_.staging_images,
                  s_lab = out_.staging_labels;
@@ -97,11 +105,11 @@ TensorRef Compiler::plan_load(const Graph& graph) {
   const StepContext* ctx = context_;
   b_.add_op(
       "load_batch", Phase::kLoad, {},
-      [ctx, img, lab, s_img, s_lab, image_bytes, n](const BufferTable& t) {
+      [ctx, img, lab, s_img, s_lab, image_bytes, target_bytes](const BufferTable& t) {
         if (ctx->source != nullptr) ctx->source->wait_ready();
         std::memcpy(t.bytes(img), t.bytes(s_img), static_cast<size_t>(image_bytes));
         if (lab != kNoBuffer) {
-          std::memcpy(t.bytes(lab), t.bytes(s_lab), static_cast<size_t>(n * 4));
+          std::memcpy(t.bytes(lab), t.bytes(s_lab), static_cast<size_t>(target_bytes));
         }
         if (ctx->source != nullptr) ctx->source->prefetch_next();
       },
@@ -151,12 +159,7 @@ void Compiler::plan_forward(const Graph& graph, const TensorRef& images) {
 void Compiler::plan_output_or_loss(const Graph& graph) {
   const auto& nodes = graph.nodes();
   out_.output = out_.values.back();
-  const TensorRef& logits = out_.output;
-  if (logits.md.dims().size() != 2 || logits.md.dims()[1] != graph.classes()) {
-    throw Error("model " + graph.name() + ": the last layer produces " +
-                dims_str(nodes.back().dims) + " per image, the model has " +
-                std::to_string(graph.classes()) + " classes: end with a layer of that width");
-  }
+  const TensorRef& output = out_.output;
   for (const std::string& k : options_.keep) {
     bool found = false;
     for (const auto& [name, ref] : out_.kept) found = found || name == k;
@@ -168,11 +171,11 @@ void Compiler::plan_output_or_loss(const Graph& graph) {
   }
   if (!options_.training) {
     // The pass ends where its caller reads the output (and the tensors it asked to keep).
-    std::vector<BufferId> out_uses = {logits.buffer};
+    std::vector<BufferId> out_uses = {output.buffer};
     for (const auto& [name, ref] : out_.kept) out_uses.push_back(ref.buffer);
     b_.add_op("output", Phase::kForward, {}, {}, out_uses);
   } else {
-    loss_->plan_forward(b_, logits, out_.labels, out_.result);
+    loss_->plan_forward(b_, output, out_.labels, out_.result);
   }
   out_.forward_end = b_.ops().size();
 }

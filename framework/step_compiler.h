@@ -19,6 +19,7 @@
 
 #include "framework/checkpoint.h"
 #include "framework/graph.h"
+#include "framework/loss.h"
 #include "framework/planner.h"
 #include "framework/schedule.h"
 #include "framework/step_builder.h"
@@ -26,7 +27,6 @@
 namespace cnnmem {
 
 class Optimizer;
-class Loss;
 
 #ifdef CNNMEM_ARENA_GUARD
 inline constexpr bool kArenaGuardDefault = true;
@@ -78,7 +78,8 @@ struct CompiledStep {
   std::vector<StateBinding> states;
   BufferId images = kNoBuffer, labels = kNoBuffer, staging_images = kNoBuffer,
            staging_labels = kNoBuffer, result = kNoBuffer;
-  TensorRef output;                                     // the model's output (the logits)
+  TensorRef output;    // the model's output (the logits, or any tensor in inference)
+  TargetShape target;  // training: one sample's target, as the loss asked for it
   std::vector<std::pair<std::string, TensorRef>> kept;  // inference: options.keep, by name
   size_t forward_end = 0;        // ops [0, forward_end) are load, forward and loss forward
   bool forward_differs = false;  // a layer's training forward is not its inference forward

@@ -8,6 +8,17 @@ namespace cnnmem {
 
 using dnnl::memory;
 
+TargetShape SoftmaxCrossEntropy::target(const Dims& output) const {
+  if (output.size() != 1) {
+    throw Error("loss cross-entropy needs (N, classes) logits, the model's output is " +
+                dims_str(output) +
+                " per image: end the model with a layer of that width, or use "
+                "pixel-cross-entropy for a K x H x W segmentation output or mse / "
+                "bce-with-logits for other outputs");
+  }
+  return TargetShape{TargetKind::kClass, 1, output[0]};
+}
+
 void SoftmaxCrossEntropy::plan_forward(StepBuilder& b, const TensorRef& logits, BufferId labels,
                                        BufferId result) {
   const memory::dims d = logits.md.dims();

@@ -14,6 +14,9 @@ namespace cnnmem {
 
 class SoftmaxCrossEntropy : public Loss {
  public:
+  const char* name() const override { return "cross-entropy"; }
+  // K logits per sample; Error for any other output.
+  TargetShape target(const Dims& output) const override;
   // labels: N int32 values; result: 2 floats {mean loss, number of correct argmax predictions}.
   void plan_forward(StepBuilder& b, const TensorRef& logits, BufferId labels,
                     BufferId result) override;

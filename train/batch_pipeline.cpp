@@ -47,7 +47,6 @@ void BatchPipeline::start_epoch(std::vector<int64_t> order, bool drop_last) {
 
 void BatchPipeline::assemble(int64_t k) {
   float* images = ex_.staging_images();
-  int32_t* labels = ex_.staging_labels();
   const int64_t begin = k * batch_;
   const int64_t rows = std::min(batch_, static_cast<int64_t>(order_.size()) - begin);
   const int64_t s = data_.sample_size;
@@ -56,11 +55,27 @@ void BatchPipeline::assemble(int64_t k) {
     const uint8_t* src = data_.images + idx * s;
     float* dst = images + r * s;
     for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
-    if (labels != nullptr) labels[r] = data_.labels[idx];
   }
   std::fill(images + rows * s, images + batch_ * s, 0.0f);
-  if (labels != nullptr) std::fill(labels + rows, labels + batch_, 0);
+  assemble_targets(begin, rows);
   valid_[static_cast<size_t>(k & 1)] = rows;
+}
+
+void BatchPipeline::assemble_targets(int64_t begin, int64_t rows) {
+  const int64_t e = data_.target.elements;
+  const auto fill = [&](auto* dst, auto convert) {
+    if (dst == nullptr) return;  // an inference pass has no targets
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* src = data_.labels + order_[static_cast<size_t>(begin + r)] * e;
+      for (int64_t j = 0; j < e; ++j) dst[r * e + j] = convert(src[j]);
+    }
+    std::fill(dst + rows * e, dst + batch_ * e, 0);
+  };
+  if (data_.target.kind == TargetKind::kDense) {
+    fill(ex_.staging_dense_targets(), [](uint8_t v) { return static_cast<float>(v) / 255.0f; });
+  } else {
+    fill(ex_.staging_labels(), [](uint8_t v) { return static_cast<int32_t>(v); });
+  }
 }
 
 void BatchPipeline::wait_ready() {

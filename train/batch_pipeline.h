@@ -1,8 +1,8 @@
 // The input pipeline: assembles the next batch (uint8 pixels -> float value/255, labels ->
-// int32) into the executor's staging buffers on a TBB worker while the current step runs.
-// One TBB slot only, so it takes no compute threads from oneDNN's OpenMP team beyond the brief
-// copy. The first batch of an epoch is assembled before the epoch starts, so a batch never
-// crosses an epoch boundary (or an evaluation pass).
+// int32 class indices or float value/255) into the executor's staging buffers on a TBB worker while
+// the current step runs. One TBB slot only, so it takes no compute threads from oneDNN's OpenMP
+// team beyond the brief copy. The first batch of an epoch is assembled before the epoch starts, so
+// a batch never crosses an epoch boundary (or an evaluation pass).
 //
 // Not here: reading files (io/idx.h), shuffling policy (train/trainer.cpp).
 #pragma once
@@ -18,12 +18,15 @@
 
 namespace cnnmem {
 
-// A labelled data set in memory: `count` samples of `sample_size` bytes (C*H*W pixels).
+// A labelled data set in memory: `count` samples of `sample_size` bytes (C*H*W pixels), each
+// with target.elements label bytes: class indices (one per sample or per pixel), or dense
+// targets stored as value * 255.
 struct Samples {
   int64_t count = 0;
   int64_t sample_size = 0;
   const uint8_t* images = nullptr;
   const uint8_t* labels = nullptr;
+  TargetShape target;
 };
 
 class BatchPipeline : public BatchSource {
@@ -43,6 +46,7 @@ class BatchPipeline : public BatchSource {
 
  private:
   void assemble(int64_t k);
+  void assemble_targets(int64_t begin, int64_t rows);
 
   Executor& ex_;
   Samples data_;

@@ -1,6 +1,7 @@
 #include "train/measure.h"
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "train/batch_pipeline.h"
@@ -16,7 +17,9 @@ Measurement measure_synthetic_steps(Executor& ex, const Graph& graph, int64_t ba
   ex.bind();
   ex.init_weights(1);
   outside.heap_setup_bytes = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
-  const TrainData data = load_train_data("synthetic", "", graph, batch, 1);
+  const TrainData data =
+      load_train_data("synthetic", "", graph, batch, 1,
+                      ex.options().training ? std::optional(ex.target()) : std::nullopt);
   BatchPipeline pipeline(ex, data.train(), batch);
   std::vector<int64_t> order(static_cast<size_t>(data.train().count));
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);

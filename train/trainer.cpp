@@ -13,42 +13,53 @@
 namespace cnnmem {
 
 Samples TrainData::train() const {
-  return Samples{static_cast<int64_t>(train_labels.size()), sample_size, train_images.data(),
-                 train_labels.data()};
+  return Samples{static_cast<int64_t>(train_labels.size()) / target.elements, sample_size,
+                 train_images.data(), train_labels.data(), target};
 }
 
 Samples TrainData::test() const {
-  return Samples{static_cast<int64_t>(test_labels.size()), sample_size, test_images.data(),
-                 test_labels.data()};
+  return Samples{static_cast<int64_t>(test_labels.size()) / target.elements, sample_size,
+                 test_images.data(), test_labels.data(), target};
 }
 
 namespace {
 
-void make_synthetic(int64_t count, int64_t sample_size, int classes, std::mt19937_64& rng,
-                    std::vector<uint8_t>& images, std::vector<uint8_t>& labels) {
+void make_synthetic(int64_t count, int64_t sample_size, const TargetShape& target,
+                    std::mt19937_64& rng, std::vector<uint8_t>& images,
+                    std::vector<uint8_t>& labels) {
   images.resize(static_cast<size_t>(count * sample_size));
-  labels.resize(static_cast<size_t>(count));
+  labels.resize(static_cast<size_t>(count * target.elements));
   for (uint8_t& p : images) p = static_cast<uint8_t>(rng() >> 56);
-  const auto used = static_cast<uint64_t>(classes < 256 ? classes : 256);
+  if (target.kind == TargetKind::kDense) {
+    for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() >> 56);  // l / 255 in [0, 1]
+    return;
+  }
+  const auto used = static_cast<uint64_t>(std::clamp<int64_t>(target.classes, 1, 256));
   for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() % used);
 }
 
 }  // namespace
 
 TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
-                          int64_t batch, uint64_t seed) {
+                          int64_t batch, uint64_t seed, const std::optional<TargetShape>& target) {
   TrainData d;
   d.name = name;
   d.sample_size = dims_product(graph.input_dims());
+  d.target = target.value_or(TargetShape{TargetKind::kClass, 1, graph.classes()});
   if (name == "synthetic") {
     // Labels are stored as bytes: with more than 256 classes, synthetic labels use the first 256.
     std::mt19937_64 rng(seed ^ 0x5eed5eedULL);
-    make_synthetic(batch * 8, d.sample_size, graph.classes(), rng, d.train_images, d.train_labels);
-    make_synthetic(batch * 2, d.sample_size, graph.classes(), rng, d.test_images, d.test_labels);
+    make_synthetic(batch * 8, d.sample_size, d.target, rng, d.train_images, d.train_labels);
+    make_synthetic(batch * 2, d.sample_size, d.target, rng, d.test_images, d.test_labels);
     return d;
   }
   if (name != "fashion-mnist") {
     throw Error("unknown data set \"" + name + "\": use fashion-mnist or synthetic");
+  }
+  if (d.target.kind != TargetKind::kClass) {
+    throw Error("fashion-mnist has one class label per image; the loss wants " +
+                std::string(d.target.kind == TargetKind::kDense ? "dense" : "per-pixel") +
+                " targets: train with the cross-entropy loss, or on synthetic data");
   }
   if (graph.input_dims() != Dims{1, 28, 28} || graph.classes() != 10) {
     throw Error("model " + graph.name() + " takes " + dims_str(graph.input_dims()) +
@@ -82,27 +93,38 @@ double evaluate_in_eval_mode(const Executor& trained, const Samples& samples) {
   std::iota(order.begin(), order.end(), int64_t{0});
   pipeline.start_epoch(std::move(order), /*drop_last=*/false);
   eval.set_batch_source(&pipeline);
-  const int64_t classes = trained.graph().classes();
-  int64_t correct = 0, seen = 0;
-  for (int64_t k = 0; k < pipeline.batches(); ++k) {
+  const TargetShape& target = samples.target;
+  const int64_t k = target.classes, pixels = target.elements;
+  double correct = 0;
+  int64_t seen = 0;
+  for (int64_t b = 0; b < pipeline.batches(); ++b) {
     pipeline.wait_ready();  // the batch's row count is written by the task that assembles it
     const int64_t rows = pipeline.valid_rows();
     eval.run_forward();
-    const NamedTensor logits = eval.read_tensor("output");
+    const NamedTensor out = eval.read_tensor("output");
+    // Class scores of pixel p of row r are k values `pixels` apart (one, for a class target).
     for (int64_t r = 0; r < rows; ++r) {
-      const float* row = logits.data.data() + r * classes;
-      const auto best = std::max_element(row, row + classes) - row;
-      correct += best == samples.labels[seen + r] ? 1 : 0;
+      const uint8_t* labels = samples.labels + (seen + r) * pixels;
+      int64_t right = 0;
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float* x = out.data.data() + r * k * pixels + p;
+        int64_t best = 0;
+        for (int64_t c = 1; c < k; ++c) best = x[c * pixels] > x[best * pixels] ? c : best;
+        right += best == labels[p] ? 1 : 0;
+      }
+      correct += static_cast<double>(right) / static_cast<double>(pixels);
     }
     seen += rows;
   }
   eval.set_batch_source(nullptr);
-  return samples.count > 0 ? static_cast<double>(correct) / static_cast<double>(samples.count) : 0;
+  return samples.count > 0 ? correct / static_cast<double>(samples.count) : 0;
 }
 
 }  // namespace
 
 double evaluate(Executor& executor, const Samples& samples) {
+  // Accuracy means a class per sample or per pixel; dense targets have none.
+  if (samples.target.kind == TargetKind::kDense) return -1;
   if (executor.options().training && executor.forward_differs_in_training()) {
     return evaluate_in_eval_mode(executor, samples);
   }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,15 +23,18 @@ namespace cnnmem {
 struct TrainData {
   std::string name;  // "fashion-mnist" or "synthetic"
   int64_t sample_size = 0;
+  TargetShape target;  // a sample's label is target.elements bytes (see Samples)
   std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
   Samples train() const;
   Samples test() const;
 };
 
 // Reads Fashion-MNIST from `dir`, or makes deterministic random data of the model's input shape
-// ("synthetic"). Throws Error when the data does not fit the model.
+// and the loss's targets ("synthetic"; default: one class index in [0, graph.classes())).
+// Throws Error when the data does not fit the model or the loss.
 TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
-                          int64_t batch, uint64_t seed);
+                          int64_t batch, uint64_t seed,
+                          const std::optional<TargetShape>& target = std::nullopt);
 
 // One finished training step, for progress reports (report/progress.h).
 struct TrainStep {

@@ -223,9 +223,11 @@ TEST(StepCompiler, KeepInTrainingIsAUserError) {
             "--keep applies to inference; a training step keeps what backward needs");
 }
 
-TEST(StepCompiler, LastLayerOfTheWrongWidthIsAUserError) {
+// Inference takes any output; training with class targets needs one logit per class.
+TEST(StepCompiler, LastLayerOfTheWrongWidthIsAUserErrorInTraining) {
   const Graph g = tiny_model(/*classes=*/10);
-  EXPECT_EQ(error_of([&] { compile(g, false); }),
+  EXPECT_EQ(error_of([&] { compile(g, false); }), "");
+  EXPECT_EQ(error_of([&] { compile(g, true); }),
             "model tiny: the last layer produces 3 per image, the model has 10 classes: end with "
             "a layer of that width");
 }
