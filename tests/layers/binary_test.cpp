@@ -192,6 +192,7 @@ TEST(BinaryLayerTest, HandWorkedBroadcast) {
   const Batch batch{1, {1, 2, 3, 4, 5, 6, 7, 8}, {0}};
   const std::vector<float> want = {1, 2, 3, 4, 40, 48, 56, 64};
   EXPECT_EQ(run_executor(net, batch, {w}, false).output, want);
+  EXPECT_EQ(run_executor(net, batch, {w}, true).output, want);
 }
 
 // Broadcast patterns other than Cx1x1 are refused at plan time (see layers/binary.h).
