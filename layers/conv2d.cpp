@@ -8,7 +8,7 @@ namespace cnnmem {
 using dnnl::memory;
 
 Conv2d::Conv2d(std::string name, Conv2dOptions options)
-    : Layer(std::move(name)), opt_(std::move(options)), win_(opt_.window()) {
+    : Layer(std::move(name)), opt_(options), win_(opt_.window()) {
   const std::string p = error_prefix();
   if (opt_.in_channels <= 0 || opt_.out_channels <= 0) {
     throw Error(p + "channels must be positive, got " + std::to_string(opt_.in_channels) + "->" +
@@ -42,11 +42,14 @@ Dims Conv2d::infer(const std::vector<Dims>& in) const {
                 std::to_string(opt_.in_channels));
   }
   if (!win_.fits(x[1], x[2])) {
+    const Pads2d& q = win_.pads;
+    const bool same = q.left == q.top && q.bottom == q.top && q.right == q.top;
+    const std::string pads = same ? std::to_string(q.top)
+                                  : std::to_string(q.top) + "," + std::to_string(q.left) + "," +
+                                        std::to_string(q.bottom) + "," + std::to_string(q.right);
     throw Error(p + "input " + dims_str(x) + " is smaller than the kernel " +
                 std::to_string(win_.span_h()) + "x" + std::to_string(win_.span_w()) +
-                " with padding " + std::to_string(win_.pads.top) + "," +
-                std::to_string(win_.pads.left) + "," + std::to_string(win_.pads.bottom) + "," +
-                std::to_string(win_.pads.right));
+                " with padding " + pads);
   }
   return {opt_.out_channels, win_.out_h(x[1]), win_.out_w(x[2])};
 }
