@@ -7,24 +7,14 @@ namespace cnnmem {
 
 using dnnl::memory;
 
-Conv2d::Conv2d(std::string name, Conv2dOptions options) : Layer(std::move(name)), opt_(options) {
+Conv2d::Conv2d(std::string name, Conv2dOptions options)
+    : Layer(std::move(name)), opt_(options), win_(opt_.window()) {
   const std::string p = error_prefix();
   if (opt_.in_channels <= 0 || opt_.out_channels <= 0) {
     throw Error(p + "channels must be positive, got " + std::to_string(opt_.in_channels) + "->" +
                 std::to_string(opt_.out_channels));
   }
-  if (opt_.kernel <= 0) {
-    throw Error(p + "kernel must be positive, got " + std::to_string(opt_.kernel));
-  }
-  if (opt_.stride <= 0) {
-    throw Error(p + "stride must be positive, got " + std::to_string(opt_.stride));
-  }
-  if (opt_.padding < 0) {
-    throw Error(p + "padding must be >= 0, got " + std::to_string(opt_.padding));
-  }
-  if (opt_.dilation <= 0) {
-    throw Error(p + "dilation must be positive, got " + std::to_string(opt_.dilation));
-  }
+  win_.check(p);
   if (opt_.groups <= 0) {
     throw Error(p + "groups must be positive, got " + std::to_string(opt_.groups));
   }
@@ -36,8 +26,9 @@ Conv2d::Conv2d(std::string name, Conv2dOptions options) : Layer(std::move(name))
 
 memory::dims Conv2d::weights_dims() const {
   const int64_t g = opt_.groups;
-  if (g == 1) return {opt_.out_channels, opt_.in_channels, opt_.kernel, opt_.kernel};
-  return {g, opt_.out_channels / g, opt_.in_channels / g, opt_.kernel, opt_.kernel};
+  const int64_t kh = win_.kernel_h, kw = win_.kernel_w;
+  if (g == 1) return {opt_.out_channels, opt_.in_channels, kh, kw};
+  return {g, opt_.out_channels / g, opt_.in_channels / g, kh, kw};
 }
 
 Dims Conv2d::infer(const std::vector<Dims>& in) const {
@@ -50,21 +41,25 @@ Dims Conv2d::infer(const std::vector<Dims>& in) const {
     throw Error(p + "input has " + std::to_string(x[0]) + " channels, weights expect " +
                 std::to_string(opt_.in_channels));
   }
-  const int64_t span = opt_.dilation * (opt_.kernel - 1) + 1;
-  const int64_t oh = (x[1] + 2 * opt_.padding - span) / opt_.stride + 1;
-  const int64_t ow = (x[2] + 2 * opt_.padding - span) / opt_.stride + 1;
-  if (x[1] + 2 * opt_.padding < span || x[2] + 2 * opt_.padding < span) {
-    throw Error(p + "input " + dims_str(x) + " is smaller than the kernel " + std::to_string(span) +
-                "x" + std::to_string(span) + " with padding " + std::to_string(opt_.padding));
+  if (!win_.fits(x[1], x[2])) {
+    const Pads2d& q = win_.pads;
+    const bool same = q.left == q.top && q.bottom == q.top && q.right == q.top;
+    const std::string pads = same ? std::to_string(q.top)
+                                  : std::to_string(q.top) + "," + std::to_string(q.left) + "," +
+                                        std::to_string(q.bottom) + "," + std::to_string(q.right);
+    throw Error(p + "input " + dims_str(x) + " is smaller than the kernel " +
+                std::to_string(win_.span_h()) + "x" + std::to_string(win_.span_w()) +
+                " with padding " + pads);
   }
-  return {opt_.out_channels, oh, ow};
+  return {opt_.out_channels, win_.out_h(x[1]), win_.out_w(x[2])};
 }
 
 std::vector<ParamDecl> Conv2d::params(const std::vector<Dims>& /*in*/) const {
   const int64_t in_per_group = opt_.in_channels / opt_.groups;
-  const int64_t fan_in = in_per_group * opt_.kernel * opt_.kernel;
-  std::vector<ParamDecl> p = {
-      {name() + ".weight", {opt_.out_channels, in_per_group, opt_.kernel, opt_.kernel}, fan_in}};
+  const int64_t fan_in = in_per_group * win_.kernel_h * win_.kernel_w;
+  std::vector<ParamDecl> p = {{name() + ".weight",
+                               {opt_.out_channels, in_per_group, win_.kernel_h, win_.kernel_w},
+                               fan_in}};
   if (opt_.bias) p.push_back({name() + ".bias", {opt_.out_channels}, fan_in});
   return p;
 }
@@ -72,7 +67,7 @@ std::vector<ParamDecl> Conv2d::params(const std::vector<Dims>& /*in*/) const {
 double Conv2d::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
   const int64_t in_per_group = opt_.in_channels / opt_.groups;  // exact: groups divides it
   return 2.0 * static_cast<double>(dims_product(out)) *
-         static_cast<double>(in_per_group * opt_.kernel * opt_.kernel);
+         static_cast<double>(in_per_group * win_.kernel_h * win_.kernel_w);
 }
 
 TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
@@ -91,10 +86,10 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   const auto desc =
       opt_.bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
                                                   src_any_, weights_any_, bias_any_, dst_any_,
-                                                  strides(), dilates(), padding(), padding())
+                                                  strides(), dilates(), padding_l(), padding_r())
                 : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
                                                   src_any_, weights_any_, dst_any_, strides(),
-                                                  dilates(), padding(), padding());
+                                                  dilates(), padding_l(), padding_r());
   // A fresh attr: primitive_attr copies share one handle, and the post-op must not leak into
   // the builder's attr that every other primitive uses.
   dnnl::primitive_attr attr;
@@ -130,15 +125,16 @@ std::vector<TensorRef> Conv2d::plan_backward(StepBuilder& b, const TensorRef& di
   if (need[0]) {
     const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, src_any_,
                                                   weights_any_, dst_any_, strides(), dilates(),
-                                                  padding(), padding());
+                                                  padding_l(), padding_r());
     data_pd.emplace(d, b.attr(), b.engine(), *fwd_pd_);
   }
-  const auto wd = opt_.bias ? dnnl::convolution_backward_weights::desc(
-                                  dnnl::algorithm::convolution_direct, src_any_, weights_any_,
-                                  bias_any_, dst_any_, strides(), dilates(), padding(), padding())
-                            : dnnl::convolution_backward_weights::desc(
-                                  dnnl::algorithm::convolution_direct, src_any_, weights_any_,
-                                  dst_any_, strides(), dilates(), padding(), padding());
+  const auto wd = opt_.bias
+                      ? dnnl::convolution_backward_weights::desc(
+                            dnnl::algorithm::convolution_direct, src_any_, weights_any_, bias_any_,
+                            dst_any_, strides(), dilates(), padding_l(), padding_r())
+                      : dnnl::convolution_backward_weights::desc(
+                            dnnl::algorithm::convolution_direct, src_any_, weights_any_, dst_any_,
+                            strides(), dilates(), padding_l(), padding_r());
   const dnnl::convolution_backward_weights::primitive_desc weights_pd(wd, b.attr(), b.engine(),
                                                                       *fwd_pd_);
   const TensorRef diff_src =

@@ -1,6 +1,7 @@
 // conv2d: 2-D convolution on oneDNN (direct algorithm), with stride, padding, dilation and an
-// optional bias. Weights are OIHW in PyTorch's terms; in memory they take the layout the forward
-// primitive picks (format `any`), and safetensors I/O reorders them.
+// optional bias; kernel, stride and dilation may differ per axis and padding per side
+// (Conv2dOptions::geometry, layers/window2d.h). Weights are OIHW in PyTorch's terms; in memory they
+// take the layout the forward primitive picks (format `any`), and safetensors I/O reorders them.
 // Grouped convolution (`groups` > 1; depthwise when groups == IC) splits the channels into G
 // independent convolutions: PyTorch's weights are [OC, IC/G, KH, KW], oneDNN's are the 5-D
 // (G, OC/G, IC/G, KH, KW) view of the same values (`goihw`, or a blocked form of it).
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "framework/layer.h"
+#include "layers/window2d.h"
 
 namespace cnnmem {
 
@@ -37,6 +39,15 @@ struct Conv2dOptions {
   int64_t dilation = 1;
   bool bias = true;
   int64_t groups = 1;  // IC and OC must be multiples; IC for depthwise
+  // Non-square kernel, stride or dilation, or per-side padding (ONNX's kernel_shape, strides,
+  // dilations, pads): when set, it replaces kernel, stride, padding and dilation above.
+  //   Conv2dOptions o(3, 8, 1);  o.geometry = Window2d::square(3);  o.geometry->kernel_w = 5;
+  std::optional<Window2d> geometry;
+
+  // The geometry in effect.
+  Window2d window() const {
+    return geometry ? *geometry : Window2d::square(kernel, stride, padding, dilation);
+  }
 };
 
 class Conv2d : public Layer {
@@ -57,13 +68,15 @@ class Conv2d : public Layer {
                                        const std::vector<bool>& need) override;
 
  private:
-  dnnl::memory::dims strides() const { return {opt_.stride, opt_.stride}; }
-  dnnl::memory::dims dilates() const { return {opt_.dilation - 1, opt_.dilation - 1}; }
-  dnnl::memory::dims padding() const { return {opt_.padding, opt_.padding}; }
+  dnnl::memory::dims strides() const { return win_.strides(); }
+  dnnl::memory::dims dilates() const { return win_.dilates(); }
+  dnnl::memory::dims padding_l() const { return win_.padding_l(); }
+  dnnl::memory::dims padding_r() const { return win_.padding_r(); }
   // oneDNN's weights dims: OIHW, or GOIHW when grouped.
   dnnl::memory::dims weights_dims() const;
 
   Conv2dOptions opt_;
+  Window2d win_;
   bool fused_relu_ = false;
   // Planned state, valid between plan_forward and plan_backward.
   dnnl::memory::desc src_any_, weights_any_, bias_any_, dst_any_;

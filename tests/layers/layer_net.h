@@ -307,8 +307,9 @@ class Net {
   void add_params(const Spec& s, AddFn& add, std::vector<NamedTensor>& out) const {
     if (s.kind == Kind::kConv) {
       const Conv2dOptions& o = s.conv;
-      const int64_t fan_in = o.in_channels / o.groups * o.kernel * o.kernel;
-      add(s.name + ".weight", {o.out_channels, o.in_channels / o.groups, o.kernel, o.kernel},
+      const Window2d w = o.window();
+      const int64_t fan_in = o.in_channels / o.groups * w.kernel_h * w.kernel_w;
+      add(s.name + ".weight", {o.out_channels, o.in_channels / o.groups, w.kernel_h, w.kernel_w},
           fan_in);
       if (o.bias) add(s.name + ".bias", {o.out_channels}, fan_in);
     } else if (s.kind == Kind::kLinear) {

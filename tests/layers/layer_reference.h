@@ -31,10 +31,11 @@ using RefParams = std::map<std::string, std::vector<double>>;
 
 inline RefTensor ref_conv2d(const RefTensor& x, const Conv2dOptions& o,
                             const std::vector<double>& weight, const std::vector<double>* bias) {
-  const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2], k = o.kernel;
-  const int64_t span = o.dilation * (k - 1) + 1;
-  const int64_t oh = (h + 2 * o.padding - span) / o.stride + 1;
-  const int64_t ow = (w + 2 * o.padding - span) / o.stride + 1;
+  const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2];
+  const Window2d g = o.window();
+  const int64_t kh = g.kernel_h, kw = g.kernel_w;
+  const int64_t oh = (h + g.pads.top + g.pads.bottom - g.span_h()) / g.stride_h + 1;
+  const int64_t ow = (w + g.pads.left + g.pads.right - g.span_w()) / g.stride_w + 1;
   const int64_t oc = o.out_channels;
   const int64_t icg = c / o.groups, ocg = oc / o.groups;  // channels per group
   RefTensor y{x.n, {oc, oh, ow}, std::vector<double>(static_cast<size_t>(x.n * oc * oh * ow))};
@@ -44,14 +45,14 @@ inline RefTensor ref_conv2d(const RefTensor& x, const Conv2dOptions& o,
         for (int64_t j = 0; j < ow; ++j) {
           double acc = bias != nullptr ? (*bias)[static_cast<size_t>(f)] : 0.0;
           for (int64_t gi = 0; gi < icg; ++gi)
-            for (int64_t ki = 0; ki < k; ++ki)
-              for (int64_t kj = 0; kj < k; ++kj) {
-                const int64_t ih = i * o.stride - o.padding + ki * o.dilation;
-                const int64_t iw = j * o.stride - o.padding + kj * o.dilation;
+            for (int64_t ki = 0; ki < kh; ++ki)
+              for (int64_t kj = 0; kj < kw; ++kj) {
+                const int64_t ih = i * g.stride_h - g.pads.top + ki * g.dilation_h;
+                const int64_t iw = j * g.stride_w - g.pads.left + kj * g.dilation_w;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-                const int64_t ic = f / ocg * icg + gi;  // weight [OC, IC/G, K, K]
+                const int64_t ic = f / ocg * icg + gi;  // weight [OC, IC/G, KH, KW]
                 acc += x.v[static_cast<size_t>(((n * c + ic) * h + ih) * w + iw)] *
-                       weight[static_cast<size_t>(((f * icg + gi) * k + ki) * k + kj)];
+                       weight[static_cast<size_t>(((f * icg + gi) * kh + ki) * kw + kj)];
               }
           y.v[static_cast<size_t>(((n * oc + f) * oh + i) * ow + j)] = acc;
         }
