@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 folders=(framework layers optimizers io models train report apps)
 declare -A purpose=(
   [framework]="the core: graph, interfaces, step compiler, planner, arena, executor"
-  [layers]="the layers and the loss, on oneDNN primitives"
+  [layers]="the layers and the losses, on oneDNN primitives"
   [optimizers]="PyTorch 1.13's optimizers"
   [io]="files in and out: data sets, safetensors, training states, planner CSV"
   [models]="the built-in models and ONNX import"
