@@ -11,7 +11,7 @@
 
 #include "tests/apps/cli_helpers.h"
 
-namespace cnnmem {
+namespace cnnmem::test {
 namespace {
 
 int64_t by_tag(const json& j, const std::string& part, const std::string& tag) {
@@ -60,4 +60,4 @@ TEST(LossCli, LossesThatDoNotFitAreRefusedInOneLine) {
 }
 
 }  // namespace
-}  // namespace cnnmem
+}  // namespace cnnmem::test
