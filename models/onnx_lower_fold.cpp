@@ -41,7 +41,10 @@ void Lowering::fold_shape() {
   if (const Const* c = maybe_constant(0)) {
     shape = c->shape;
   } else {
-    shape = runtime(0).dims;
+    accept_nhwc_ = true;
+    const Value& v = runtime(0);
+    shape = v.dims;
+    if (v.nhwc) shape = {v.dims[1], v.dims[2], v.dims[0]};
     shape.insert(shape.begin(), kBatch);
   }
   const auto rank = static_cast<int64_t>(shape.size());

@@ -184,7 +184,9 @@ bool Lowering::shuffle_pattern() {
     return false;
   }
   const int back = sole_reader(node_at(t).output(0), "Reshape");
-  const Const* s2 = back < 0 ? nullptr : constant_named(node_at(back).input(1));
+  const Const* s2 = back < 0 || node_at(back).input_size() != 2
+                        ? nullptr
+                        : constant_ahead(node_at(back).input(1));
   if (s2 == nullptr || s2->is_float || s2->i.size() != 4 || s2->i[2] != x[1] || s2->i[3] != x[2] ||
       (s2->i[1] != x[0] && s2->i[1] != -1)) {
     return false;

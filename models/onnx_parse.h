@@ -85,6 +85,9 @@ class Lowering {
   const Const& constant(size_t k, const char* what) const;
   const Const* maybe_constant(size_t k) const;
   const Const* constant_named(const std::string& name) const;
+  // The constant `name`, folding the shape arithmetic that computes it now when the walk has not
+  // reached it yet (patterns look ahead); nullptr when it is not a foldable constant.
+  const Const* constant_ahead(const std::string& name, int depth = 0);
   void expect_io(size_t min_in, size_t max_in) const;
   void output(const Value& v);
   void output_const(Const c);

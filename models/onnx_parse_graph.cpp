@@ -15,6 +15,7 @@
 //      with a BatchNorm folded in.
 // Not here: the ops (onnx_lower_*.cpp), layers, oneDNN, the Graph (models/onnx_import.cpp).
 #include <algorithm>
+#include <set>
 
 #include "framework/error.h"
 #include "models/onnx_parse.h"
@@ -182,6 +183,36 @@ void Lowering::check_result() {
                   "\" is never used; cnnmem models have one output");
     }
   }
+}
+
+const Const* Lowering::constant_ahead(const std::string& name, int depth) {
+  static const std::set<std::string> kFoldable = {
+      "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat",  "Cast",     "Slice",          "Add",
+      "Sub",   "Mul",    "Div",       "Floor",   "Reshape", "Identity", "ConstantOfShape"};
+  if (const Const* c = constant_named(name)) return c;
+  auto p = producer_.find(name);
+  if (p == producer_.end() || depth > 64 || consumed_.count(p->second) > 0) return nullptr;
+  const int k = p->second;
+  const onnx::NodeProto& n = graph_.node(k);
+  if (kFoldable.count(n.op_type()) == 0) return nullptr;
+  for (const std::string& i : n.input()) {
+    const bool shape_of_value = n.op_type() == "Shape" && values_.count(i) > 0;
+    if (!i.empty() && !shape_of_value && constant_ahead(i, depth + 1) == nullptr) return nullptr;
+  }
+  const onnx::NodeProto* node = node_;
+  const int index = node_index_;
+  const std::string node_name = node_name_;
+  const bool accept = accept_nhwc_;
+  node_ = &n;
+  node_index_ = k;
+  node_name_ = label(k);
+  lower_node();
+  consumed_.insert(k);
+  node_ = node;
+  node_index_ = index;
+  node_name_ = node_name;
+  accept_nhwc_ = accept;
+  return constant_named(name);
 }
 
 OnnxNet Lowering::run() {
