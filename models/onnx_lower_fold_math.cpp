@@ -207,4 +207,41 @@ void Lowering::fold_reshape() {
   output_const(std::move(c));
 }
 
+void Lowering::fold_transpose() {
+  const Const& data = *maybe_constant(0);
+  const size_t rank = data.shape.size();
+  Dims perm = attr_ints("perm");
+  if (perm.empty()) {
+    for (size_t k = rank; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+  }
+  Dims sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t k = 0; k < rank; ++k) {
+    if (sorted.size() != rank || sorted[k] != static_cast<int64_t>(k)) {
+      fail_attr("perm",
+                shape_str(perm) + " is not a permutation of " + std::to_string(rank) + " axes");
+    }
+  }
+  Dims in_strides(rank, 1), out(rank);
+  for (size_t k = rank; k-- > 1;) in_strides[k - 1] = in_strides[k] * data.shape[k];
+  for (size_t k = 0; k < rank; ++k) out[k] = data.shape[static_cast<size_t>(perm[k])];
+  Const c;
+  c.is_float = data.is_float;
+  c.shape = out;
+  const auto total = static_cast<int64_t>(data.size());
+  for (int64_t k = 0; k < total; ++k) {
+    int64_t rest = k, at = 0;
+    for (size_t d = rank; d-- > 0;) {
+      at += (rest % out[d]) * in_strides[static_cast<size_t>(perm[d])];
+      rest /= out[d];
+    }
+    if (c.is_float) {
+      c.f.push_back(data.f[static_cast<size_t>(at)]);
+    } else {
+      c.i.push_back(data.i[static_cast<size_t>(at)]);
+    }
+  }
+  output_const(std::move(c));
+}
+
 }  // namespace cnnmem::onnx_parse

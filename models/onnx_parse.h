@@ -142,6 +142,7 @@ class Lowering {
   void fold_arith();
   void fold_constant_of_shape();
   void fold_reshape();
+  void fold_transpose();
   Dims reshape_target(const Dims& from, const Const& shape) const;
   // Patterns (onnx_lower_pattern.cpp): true when matched and lowered.
   bool gelu_pattern();

@@ -187,8 +187,10 @@ void Lowering::check_result() {
 
 const Const* Lowering::constant_ahead(const std::string& name, int depth) {
   static const std::set<std::string> kFoldable = {
-      "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat",  "Cast",     "Slice",          "Add",
-      "Sub",   "Mul",    "Div",       "Floor",   "Reshape", "Identity", "ConstantOfShape"};
+      "Shape",    "Gather", "Unsqueeze", "Squeeze",  "Concat",
+      "Cast",     "Slice",  "Add",       "Sub",      "Mul",
+      "Div",      "Floor",  "Reshape",   "Identity", "ConstantOfShape",
+      "Transpose"};
   if (const Const* c = constant_named(name)) return c;
   auto p = producer_.find(name);
   if (p == producer_.end() || depth > 64 || consumed_.count(p->second) > 0) return nullptr;

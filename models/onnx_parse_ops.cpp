@@ -82,7 +82,7 @@ const std::multimap<std::string, Lowering::PatternFn>& Lowering::pattern_table()
 void Lowering::transpose() {
   allow_attrs({"perm"});
   expect_io(1, 1);
-  if (maybe_constant(0) != nullptr) fail("Transpose of a constant is not supported");
+  if (maybe_constant(0) != nullptr) return fold_transpose();
   accept_nhwc_ = true;
   Value x = runtime(0);
   const Dims perm = attr_ints("perm");

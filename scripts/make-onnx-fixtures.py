@@ -15,6 +15,9 @@ Segmentation models (fcn_resnet50, lraspp_mobilenet_v3_large) return their "out"
 Not here: tests; PyTorch and torchvision are used only to make fixtures.
 
   /usr/bin/python3 scripts/make-onnx-fixtures.py OUT_DIR [--models resnet18,vgg16] [--batch 2]
+  /usr/bin/python3 scripts/make-onnx-fixtures.py --small tests/fixtures/onnx
+(--small: the committed stage1_ops.onnx, a 8-channel net with one of each op and pattern the
+importer's stage 1 parses, for tests/models/onnx_parse_test.cpp.)
 Then: CNNMEM_ONNX_FIXTURES=OUT_DIR build/cnnmem_tests --gtest_also_run_disabled_tests \
         --gtest_filter='OnnxFixtures.DISABLED_*'
 """
@@ -111,14 +114,64 @@ def export(name, out_dir, batch):
     return params
 
 
+class Stage1Ops(torch.nn.Module):
+    """One of each op and export pattern stage 1 parses, on 8 channels of 8x8."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.convnext import CNBlock, LayerNorm2d
+        nn = torch.nn
+        self.conv = nn.Conv2d(3, 8, (3, 1), padding=(1, 0), bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.ln = LayerNorm2d(8, eps=1e-6)
+        self.block = CNBlock(8, 1e-6, 0.0)
+        self.gn = nn.GroupNorm(2, 8)
+        self.inorm = nn.InstanceNorm2d(8, affine=True)
+        self.se1 = nn.Conv2d(8, 4, 1)
+        self.se2 = nn.Conv2d(4, 8, 1)
+        self.up = nn.ConvTranspose2d(8, 8, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.prelu = nn.PReLU(8)
+        self.acts = nn.Sequential(nn.GELU(), nn.SiLU(), nn.Hardswish(), nn.LeakyReLU(0.1),
+                                  nn.ELU(), nn.Tanh(), nn.Sigmoid())
+
+    def forward(self, x):
+        from torchvision.models.shufflenetv2 import channel_shuffle
+        F = torch.nn.functional
+        y = self.ln(torch.relu(self.bn(self.conv(x))))
+        y = self.inorm(self.gn(self.block(y)))
+        y = channel_shuffle(y, 2)
+        s = torch.relu(self.se1(y.mean((2, 3), keepdim=True)))
+        y = y * F.hardsigmoid(self.se2(s))
+        a, b = y.chunk(2, dim=1)
+        y = torch.cat([b, a], 1)
+        z = self.pool(self.up(y))  # 16x16 -> 8x8 (ceil)
+        z = F.interpolate(z, size=y.shape[-2:], mode="bilinear", align_corners=False)
+        z = F.pad(self.prelu(z + y), (1, 1, 1, 1), mode="reflect")
+        return self.acts(z)
+
+
+def export_small(out_dir):
+    torch.manual_seed(0)
+    model = Stage1Ops().eval()
+    x = torch.randn(1, 3, 8, 8)
+    torch.onnx.export(model, x, os.path.join(out_dir, "stage1_ops.onnx"), opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
+    ap.add_argument("--small", action="store_true", help="only the committed stage1_ops.onnx")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--batch", type=int, default=2)
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     torch.set_num_threads(1)
+    if args.small:
+        export_small(args.out_dir)
+        return
     for name in args.models.split(","):
         if name not in MODELS:
             sys.exit(f"unknown model {name} (one of {', '.join(MODELS)})")
