@@ -35,7 +35,8 @@ void Lowering::reduce() {
   s.kind = OnnxLayerKind::kReduce;
   s.reduce = node_->op_type() == "ReduceMean" ? OnnxReduce::kMean : OnnxReduce::kSum;
   s.keepdims = attr_int("keepdims", 1) != 0;
-  push(std::move(s), {x.node}, s.keepdims ? Dims{x.dims[0], 1, 1} : Dims{x.dims[0]});
+  Dims out = s.keepdims ? Dims{x.dims[0], 1, 1} : Dims{x.dims[0]};
+  push(std::move(s), {x.node}, std::move(out));
 }
 
 void Lowering::concat() {
@@ -51,8 +52,9 @@ void Lowering::concat() {
     if (out.empty()) {
       out = v.dims;
       const int64_t axis = attr_int("axis", 1);
-      if (axis != 1 && axis != -3)
+      if (axis != 1 && axis != -3) {
         fail_attr("axis", std::to_string(axis) + " must be 1 (channels)");
+      }
     } else if (v.dims[1] != out[1] || v.dims[2] != out[2]) {
       fail("inputs " + shape_str(out) + " and " + shape_str(v.dims) + " differ in H or W");
     } else {
@@ -141,7 +143,8 @@ void Lowering::slice() {
   s.channel_end = clamp(ends[0]);
   if (s.channel_end <= s.channel_begin) fail("the slice of the channels is empty");
   if (s.channel_begin == 0 && s.channel_end == c) return output(x);
-  push(std::move(s), {x.node}, {s.channel_end - s.channel_begin, x.dims[1], x.dims[2]});
+  Dims out = {s.channel_end - s.channel_begin, x.dims[1], x.dims[2]};
+  push(std::move(s), {x.node}, std::move(out));
 }
 
 // Resize (opset 10+: X, roi, scales, sizes) and Upsample (scales as input or attribute) of H and
@@ -167,8 +170,8 @@ void Lowering::resize() {
   s.coordinate_mode =
       attr_string("coordinate_transformation_mode", modern ? "half_pixel" : "asymmetric");
   s.nearest_mode = attr_string("nearest_mode", modern ? "round_prefer_floor" : "floor");
-  static const char* kCoordinates[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                       "asymmetric"};
+  static constexpr const char* kCoordinates[] = {"half_pixel", "pytorch_half_pixel",
+                                                 "align_corners", "asymmetric"};
   if (std::find(std::begin(kCoordinates), std::end(kCoordinates), s.coordinate_mode) ==
       std::end(kCoordinates)) {
     fail_attr("coordinate_transformation_mode", "\"" + s.coordinate_mode + "\" is not supported");
@@ -176,8 +179,9 @@ void Lowering::resize() {
   if (attr_int("exclude_outside", 0) != 0) fail_attr("exclude_outside", "must be 0");
   std::vector<double> scales;
   Dims sizes;
-  if (const onnx::AttributeProto* a = attr("scales"))
+  if (const onnx::AttributeProto* a = attr("scales")) {
     scales.assign(a->floats().begin(), a->floats().end());
+  }
   const size_t scales_at = modern ? 2 : 1;
   if (const Const* c = maybe_constant(scales_at)) {
     for (size_t k = 0; k < c->size(); ++k) scales.push_back(c->at(k));

@@ -280,8 +280,8 @@ void Lowering::pad() {
            shape_str(x.dims));
     }
   }
-  push(std::move(s), {x.node},
-       {x.dims[0], x.dims[1] + s.pads[0] + s.pads[2], x.dims[2] + s.pads[1] + s.pads[3]});
+  Dims out = {x.dims[0], x.dims[1] + s.pads[0] + s.pads[2], x.dims[2] + s.pads[1] + s.pads[3]};
+  push(std::move(s), {x.node}, std::move(out));
 }
 
 }  // namespace cnnmem::onnx_parse

@@ -29,7 +29,7 @@ bool broadcast(const Dims& a, const Dims& b, Dims& out) {
 }  // namespace
 
 void Lowering::activation() {
-  static const std::map<std::string, OnnxActivation> kKinds = {
+  static const std::map<std::string, OnnxActivation> kinds = {
       {"Sigmoid", OnnxActivation::kSigmoid},
       {"Tanh", OnnxActivation::kTanh},
       {"HardSigmoid", OnnxActivation::kHardSigmoid},
@@ -41,7 +41,7 @@ void Lowering::activation() {
   const std::string& op = node_->op_type();
   OnnxLayerSpec s;
   s.kind = OnnxLayerKind::kActivation;
-  s.activation = kKinds.at(op);
+  s.activation = kinds.at(op);
   if (op == "HardSigmoid") {
     allow_attrs({"alpha", "beta"});
     s.alpha = attr_float("alpha", 0.2f);

@@ -119,9 +119,10 @@ void Lowering::fold_unsqueeze(bool squeeze) {
     }
     c.shape = shape;
   } else {
-    for (int64_t a : axes)
+    for (int64_t a : axes) {
       c.shape.insert(c.shape.begin() + std::min<int64_t>(a, static_cast<int64_t>(c.shape.size())),
                      1);
+    }
   }
   output_const(std::move(c));
 }

@@ -99,8 +99,9 @@ void Lowering::fold_arith() {
   for (size_t k = 0; k < n; ++k) {
     const int64_t da = k < n - a.shape.size() ? 1 : a.shape[k - (n - a.shape.size())];
     const int64_t db = k < n - b.shape.size() ? 1 : b.shape[k - (n - b.shape.size())];
-    if (da != db && da != 1 && db != 1)
+    if (da != db && da != 1 && db != 1) {
       fail("constants " + shape_str(a.shape) + " and " + shape_str(b.shape) + " do not broadcast");
+    }
     out[k] = std::max(da, db);
   }
   const int64_t total = checked_product(out, kMaxElements, op + "'s output");
@@ -188,8 +189,9 @@ Dims Lowering::reshape_target(const Dims& from, const Const& shape) const {
   }
   const int64_t total = shape_product(from);
   if (infer >= 0) {
-    if (known == 0 || total % known != 0)
+    if (known == 0 || total % known != 0) {
       fail("Reshape to " + shape_str(shape.i) + " does not fit");
+    }
     out[static_cast<size_t>(infer)] = total / known;
   }
   if (shape_product(out) != total) {

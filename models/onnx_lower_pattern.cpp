@@ -178,8 +178,9 @@ bool Lowering::shuffle_pattern() {
   const int t = sole_reader(node_->output(0), "Transpose");
   if (t < 0) return false;
   const onnx::AttributeProto* perm = nullptr;
-  for (const onnx::AttributeProto& a : node_at(t).attribute())
+  for (const onnx::AttributeProto& a : node_at(t).attribute()) {
     perm = a.name() == "perm" ? &a : perm;
+  }
   if (perm == nullptr || Dims(perm->ints().begin(), perm->ints().end()) != Dims{0, 2, 1, 3, 4}) {
     return false;
   }
@@ -209,8 +210,9 @@ bool Lowering::group_norm_pattern() {
   const std::string x = input(0);
   const int64_t channels = xv->second.dims[0], groups = s1->i[1];
   const int in = sole_reader(node_->output(0), "InstanceNormalization");
-  if (groups <= 0 || channels % groups != 0 || in < 0 || node_at(in).input_size() != 3)
+  if (groups <= 0 || channels % groups != 0 || in < 0 || node_at(in).input_size() != 3) {
     return false;
+  }
   const Const* scale = constant_named(node_at(in).input(1));
   const Const* shift = constant_named(node_at(in).input(2));
   for (const Const* c : {scale, shift}) {
@@ -227,8 +229,9 @@ bool Lowering::group_norm_pattern() {
                           node_at(shape->second).attribute_size() == 0;
   if (!shape_of_x) return false;
   float eps = 1e-5f;
-  for (const onnx::AttributeProto& a : node_at(in).attribute())
+  for (const onnx::AttributeProto& a : node_at(in).attribute()) {
     eps = a.name() == "epsilon" ? a.f() : eps;
+  }
   OnnxLayerSpec s;
   s.kind = OnnxLayerKind::kGroupNorm;
   s.groups = groups;

@@ -186,7 +186,7 @@ void Lowering::check_result() {
 }
 
 const Const* Lowering::constant_ahead(const std::string& name, int depth) {
-  static const std::set<std::string> kFoldable = {
+  static const std::set<std::string> foldable = {
       "Shape",    "Gather", "Unsqueeze", "Squeeze",  "Concat",
       "Cast",     "Slice",  "Add",       "Sub",      "Mul",
       "Div",      "Floor",  "Reshape",   "Identity", "ConstantOfShape",
@@ -196,7 +196,7 @@ const Const* Lowering::constant_ahead(const std::string& name, int depth) {
   if (p == producer_.end() || depth > 64 || consumed_.count(p->second) > 0) return nullptr;
   const int k = p->second;
   const onnx::NodeProto& n = graph_.node(k);
-  if (kFoldable.count(n.op_type()) == 0) return nullptr;
+  if (foldable.count(n.op_type()) == 0) return nullptr;
   for (const std::string& i : n.input()) {
     const bool shape_of_value = n.op_type() == "Shape" && values_.count(i) > 0;
     if (!i.empty() && !shape_of_value && constant_ahead(i, depth + 1) == nullptr) return nullptr;

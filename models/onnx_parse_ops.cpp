@@ -9,7 +9,7 @@
 namespace cnnmem::onnx_parse {
 
 const std::map<std::string, Lowering::LowerFn>& Lowering::op_table() {
-  static const std::map<std::string, LowerFn> kTable = {
+  static const std::map<std::string, LowerFn> table = {
       // Layers.
       {"Conv", &Lowering::conv},
       {"ConvTranspose", &Lowering::conv_transpose},
@@ -61,11 +61,11 @@ const std::map<std::string, Lowering::LowerFn>& Lowering::op_table() {
       {"Floor", &Lowering::fold_arith},
       {"ConstantOfShape", &Lowering::fold_constant_of_shape},
   };
-  return kTable;
+  return table;
 }
 
 const std::multimap<std::string, Lowering::PatternFn>& Lowering::pattern_table() {
-  static const std::multimap<std::string, PatternFn> kTable = {
+  static const std::multimap<std::string, PatternFn> table = {
       {"Div", &Lowering::gelu_pattern},               // Div Erf Add Mul Mul
       {"Sigmoid", &Lowering::self_gate_pattern},      // x * sigmoid(x): SiLU
       {"HardSigmoid", &Lowering::self_gate_pattern},  // x * hardsigmoid(x): HardSwish
@@ -73,7 +73,7 @@ const std::multimap<std::string, Lowering::PatternFn>& Lowering::pattern_table()
       {"Reshape", &Lowering::shuffle_pattern},        // Reshape Transpose Reshape
       {"Reshape", &Lowering::group_norm_pattern},     // Reshape InstanceNorm Reshape Mul Add
   };
-  return kTable;
+  return table;
 }
 
 // (N, C, H, W) <-> (N, H, W, C): no layer; the value is marked channels-last and only the ops

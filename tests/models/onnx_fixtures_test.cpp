@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using onnx_test::read_file;
 
 const char* kind_name(OnnxLayerKind k) {
-  static const char* kNames[] = {
+  static constexpr const char* kNames[] = {
       "Conv",       "MaxPool", "AvgPool",   "GlobalAvgPool", "Linear",        "Relu",
       "Relu6",      "Flatten", "Add",       "BatchNorm",     "ConvTranspose", "GlobalMaxPool",
       "Activation", "Binary",  "Reduce",    "Concat",        "ChannelSlice",  "ChannelShuffle",

@@ -24,19 +24,19 @@ namespace {
 using onnx_test::read_file;
 namespace fs = std::filesystem;
 
-const std::set<std::string> kParsed = {"ConvTranspose", "GlobalMaxPool",
-                                       "Pad",           "Sigmoid",
-                                       "Tanh",          "HardSigmoid",
-                                       "HardSwish",     "LeakyRelu",
-                                       "Elu",           "PRelu",
-                                       "Mul",           "Sub",
-                                       "Div",           "Add",
-                                       "ReduceMean",    "ReduceSum",
-                                       "Concat",        "Split",
-                                       "Slice",         "Resize",
-                                       "Upsample",      "InstanceNormalization",
-                                       "MaxPool",       "AveragePool",
-                                       "Conv"};
+const std::set<std::string> parsed_ops = {"ConvTranspose", "GlobalMaxPool",
+                                          "Pad",           "Sigmoid",
+                                          "Tanh",          "HardSigmoid",
+                                          "HardSwish",     "LeakyRelu",
+                                          "Elu",           "PRelu",
+                                          "Mul",           "Sub",
+                                          "Div",           "Add",
+                                          "ReduceMean",    "ReduceSum",
+                                          "Concat",        "Split",
+                                          "Slice",         "Resize",
+                                          "Upsample",      "InstanceNormalization",
+                                          "MaxPool",       "AveragePool",
+                                          "Conv"};
 
 onnx::TensorProto tensor_pb(const fs::path& path) {
   onnx::TensorProto t;
@@ -89,7 +89,9 @@ TEST(OnnxParseConformance, NodeTestsOfParsedOpsInferONNXShapes) {
     onnx::ModelProto m;
     if (!m.ParseFromString(read_file((dir / "model.onnx").string()))) continue;
     bool all = m.graph().node_size() > 0;
-    for (const onnx::NodeProto& n : m.graph().node()) all = all && kParsed.count(n.op_type()) > 0;
+    for (const onnx::NodeProto& n : m.graph().node()) {
+      all = all && parsed_ops.count(n.op_type()) > 0;
+    }
     if (!all) continue;
     selected += 1;
     const std::string why = parse_case(dir, matched);

@@ -20,7 +20,9 @@ namespace {
 
 using namespace onnx_test;  // NOLINT(google-build-using-namespace)
 
-const std::string kDir = std::string(CNNMEM_SOURCE_DIR) + "/tests/fixtures/onnx/";
+std::string fixture(const std::string& name) {
+  return std::string(CNNMEM_SOURCE_DIR) + "/tests/fixtures/onnx/" + name;
+}
 
 using K = OnnxLayerKind;
 
@@ -71,7 +73,7 @@ void attr_string(onnx::NodeProto* n, const std::string& name, const std::string&
 // PyTorch 1.13's export (opset 13, eval mode) of one of each op and pattern: every node becomes
 // the spec stage 2 will build, with its fields.
 TEST(OnnxParse, PyTorchExportOfEveryNewOpAndPattern) {
-  const OnnxNet net = parse_onnx(read_file(kDir + "stage1_ops.onnx"), "stage1_ops.onnx");
+  const OnnxNet net = parse_onnx(read_file(fixture("stage1_ops.onnx")), "stage1_ops.onnx");
   const std::vector<K> kinds = {
       K::kConv,           K::kRelu,       K::kLayerNorm,     K::kConv,
       K::kLayerNorm,      K::kConv,       K::kActivation,    K::kConv,
@@ -84,77 +86,77 @@ TEST(OnnxParse, PyTorchExportOfEveryNewOpAndPattern) {
       K::kActivation,     K::kActivation, K::kActivation};
   ASSERT_EQ(net.layers.size(), kinds.size());
   for (size_t i = 0; i < kinds.size(); ++i) EXPECT_EQ(net.layers[i].kind, kinds[i]) << i;
-  const auto& L = net.layers;
+  const auto& layers = net.layers;
   // Conv (3, 1) kernel, pads (1, 0): non-square, with the BatchNorm folded in.
-  EXPECT_EQ(L[0].kernel_hw, (Dims{3, 1}));
-  EXPECT_EQ(L[0].pads, (Dims{1, 0, 1, 0}));
-  EXPECT_FALSE(L[0].square());
+  EXPECT_EQ(layers[0].kernel_hw, (Dims{3, 1}));
+  EXPECT_EQ(layers[0].pads, (Dims{1, 0, 1, 0}));
+  EXPECT_FALSE(layers[0].square());
   EXPECT_EQ(net.folded_batch_norms, 1);
   // LayerNorm2d (Transpose ... Transpose) and the CNBlock's LayerNorm in NHWC.
-  EXPECT_EQ(L[2].name, "ln");
-  EXPECT_EQ(L[2].in_channels, 8);
-  EXPECT_NEAR(L[2].eps, 1e-6, 1e-12);
-  EXPECT_TRUE(L[2].bias);
+  EXPECT_EQ(layers[2].name, "ln");
+  EXPECT_EQ(layers[2].in_channels, 8);
+  EXPECT_NEAR(layers[2].eps, 1e-6, 1e-12);
+  EXPECT_TRUE(layers[2].bias);
   ASSERT_NE(weight(net, "ln.weight"), nullptr);
-  EXPECT_EQ(L[4].name, "block.block.2");
+  EXPECT_EQ(layers[4].name, "block.block.2");
   // The block's Linear layers as 1x1 convolutions, GELU, layer scale.
-  EXPECT_EQ(L[5].out_channels, 32);
-  EXPECT_EQ(L[5].kernel, 1);
-  EXPECT_TRUE(L[5].bias);
-  EXPECT_EQ(weight(net, L[5].name + ".weight")->shape, (Dims{32, 8, 1, 1}));
-  EXPECT_EQ(L[6].activation, OnnxActivation::kGelu);
-  EXPECT_EQ(L[8].binary, OnnxBinary::kMul);
-  EXPECT_EQ(L[8].operand_dims, (Dims{8, 1, 1}));
-  EXPECT_TRUE(L[8].operand_param);
-  EXPECT_EQ(L[9].inputs, (std::vector<int>{9, 3}));  // residual
+  EXPECT_EQ(layers[5].out_channels, 32);
+  EXPECT_EQ(layers[5].kernel, 1);
+  EXPECT_TRUE(layers[5].bias);
+  EXPECT_EQ(weight(net, layers[5].name + ".weight")->shape, (Dims{32, 8, 1, 1}));
+  EXPECT_EQ(layers[6].activation, OnnxActivation::kGelu);
+  EXPECT_EQ(layers[8].binary, OnnxBinary::kMul);
+  EXPECT_EQ(layers[8].operand_dims, (Dims{8, 1, 1}));
+  EXPECT_TRUE(layers[8].operand_param);
+  EXPECT_EQ(layers[9].inputs, (std::vector<int>{9, 3}));  // residual
   // GroupNorm(2, 8), InstanceNorm2d(affine), channel_shuffle(2).
-  EXPECT_EQ(L[10].groups, 2);
-  EXPECT_TRUE(L[10].bias);
-  EXPECT_EQ(L[11].name, "inorm");
-  EXPECT_EQ(L[12].groups, 2);
+  EXPECT_EQ(layers[10].groups, 2);
+  EXPECT_TRUE(layers[10].bias);
+  EXPECT_EQ(layers[11].name, "inorm");
+  EXPECT_EQ(layers[12].groups, 2);
   // Squeeze-excitation: mean over H, W (keepdims), HardSigmoid, broadcasting Mul of 2 tensors.
-  EXPECT_EQ(L[13].reduce, OnnxReduce::kMean);
-  EXPECT_TRUE(L[13].keepdims);
-  EXPECT_EQ(L[17].activation, OnnxActivation::kHardSigmoid);
-  EXPECT_NEAR(L[17].alpha, 1.0 / 6, 1e-6);
-  EXPECT_NEAR(L[17].beta, 0.5, 1e-6);
-  EXPECT_EQ(L[18].inputs, (std::vector<int>{13, 18}));
-  EXPECT_TRUE(L[18].operand_dims.empty());
+  EXPECT_EQ(layers[13].reduce, OnnxReduce::kMean);
+  EXPECT_TRUE(layers[13].keepdims);
+  EXPECT_EQ(layers[17].activation, OnnxActivation::kHardSigmoid);
+  EXPECT_NEAR(layers[17].alpha, 1.0 / 6, 1e-6);
+  EXPECT_NEAR(layers[17].beta, 0.5, 1e-6);
+  EXPECT_EQ(layers[18].inputs, (std::vector<int>{13, 18}));
+  EXPECT_TRUE(layers[18].operand_dims.empty());
   // chunk(2) as two channel slices, cat in the other order.
-  EXPECT_EQ(L[19].channel_begin, 0);
-  EXPECT_EQ(L[19].channel_end, 4);
-  EXPECT_EQ(L[20].channel_begin, 4);
-  EXPECT_EQ(L[20].channel_end, 8);
-  EXPECT_EQ(L[21].inputs, (std::vector<int>{21, 20}));
+  EXPECT_EQ(layers[19].channel_begin, 0);
+  EXPECT_EQ(layers[19].channel_end, 4);
+  EXPECT_EQ(layers[20].channel_begin, 4);
+  EXPECT_EQ(layers[20].channel_end, 8);
+  EXPECT_EQ(layers[21].inputs, (std::vector<int>{21, 20}));
   // ConvTranspose2d(8, 8, 3, stride 2, pad 1, output_padding 1, groups 2): 8x8 -> 16x16.
-  EXPECT_EQ(L[22].groups, 2);
-  EXPECT_EQ(L[22].output_padding_hw, (Dims{1, 1}));
-  EXPECT_EQ(L[22].dims, (Dims{8, 16, 16}));
+  EXPECT_EQ(layers[22].groups, 2);
+  EXPECT_EQ(layers[22].output_padding_hw, (Dims{1, 1}));
+  EXPECT_EQ(layers[22].dims, (Dims{8, 16, 16}));
   // MaxPool(3, 2, ceil_mode): 16 -> 8 (floor would give 7).
-  EXPECT_TRUE(L[23].ceil_mode);
-  EXPECT_EQ(L[23].dims, (Dims{8, 8, 8}));
+  EXPECT_TRUE(layers[23].ceil_mode);
+  EXPECT_EQ(layers[23].dims, (Dims{8, 8, 8}));
   // interpolate(size=y.shape[-2:]): Resize with sizes folded from Shape.
-  EXPECT_EQ(L[24].resize_mode, OnnxResizeMode::kLinear);
-  EXPECT_EQ(L[24].coordinate_mode, "half_pixel");
-  EXPECT_EQ(L[24].scale_h, 1.0);
+  EXPECT_EQ(layers[24].resize_mode, OnnxResizeMode::kLinear);
+  EXPECT_EQ(layers[24].coordinate_mode, "half_pixel");
+  EXPECT_EQ(layers[24].scale_h, 1.0);
   // PReLU(8), reflect pad of 1 (pads computed by constant arithmetic), the activations.
-  EXPECT_EQ(L[26].activation, OnnxActivation::kPRelu);
-  EXPECT_EQ(L[26].in_channels, 8);
-  EXPECT_EQ(L[27].pad_mode, OnnxPadMode::kReflect);
-  EXPECT_EQ(L[27].pads, (Dims{1, 1, 1, 1}));
+  EXPECT_EQ(layers[26].activation, OnnxActivation::kPRelu);
+  EXPECT_EQ(layers[26].in_channels, 8);
+  EXPECT_EQ(layers[27].pad_mode, OnnxPadMode::kReflect);
+  EXPECT_EQ(layers[27].pads, (Dims{1, 1, 1, 1}));
   const std::vector<OnnxActivation> acts = {OnnxActivation::kGelu,      OnnxActivation::kSilu,
                                             OnnxActivation::kHardSwish, OnnxActivation::kLeakyRelu,
                                             OnnxActivation::kElu,       OnnxActivation::kTanh,
                                             OnnxActivation::kSigmoid};
-  for (size_t i = 0; i < acts.size(); ++i) EXPECT_EQ(L[28 + i].activation, acts[i]) << i;
-  EXPECT_NEAR(L[31].alpha, 0.1, 1e-6);
+  for (size_t i = 0; i < acts.size(); ++i) EXPECT_EQ(layers[28 + i].activation, acts[i]) << i;
+  EXPECT_NEAR(layers[31].alpha, 0.1, 1e-6);
   EXPECT_EQ(net.output_dims, (Dims{8, 10, 10}));
 }
 
 // Stage 2 refuses a parsed op whose layer is not there yet, in one line naming the node.
 TEST(OnnxParse, Stage2RefusesParsedOpsInOneLine) {
   try {
-    import_onnx(kDir + "stage1_ops.onnx");
+    import_onnx(fixture("stage1_ops.onnx"));
     FAIL() << "imported";
   } catch (const Error& e) {
     const std::string msg = e.what();
