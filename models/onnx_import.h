@@ -8,7 +8,7 @@
 //      generated classes only, not oneDNN, so a fuzzer can run it (fuzz/onnx_fuzz.cpp).
 //   2. import_onnx (models/onnx_import.cpp): the specs become layers of a Graph.
 //
-// Supported (one NCHW image input, whose batch dim is ignored; one output):
+// Supported (one NCHW image input, whose batch dim is ignored; one output of any shape):
 //   Conv (groups, square kernel, equal strides/dilations, symmetric pads; auto_pad NOTSET, VALID,
 //   or SAME_* when it pads symmetrically), MaxPool / AveragePool (square kernel, symmetric pads,
 //   no ceil_mode change, AveragePool with pads needs count_include_pad=1), GlobalAveragePool,
@@ -19,6 +19,17 @@
 //   tensors), Dropout and Identity (no layer), Constant, and Softmax / LogSoftmax as the last op
 //   (dropped: cnnmem's loss is softmax cross-entropy over the logits; `dropped_output_op` says
 //   which one was dropped).
+// Parsed by stage 1 (attributes checked, shapes inferred, specs with their fields) but refused by
+// stage 2 until their layers exist: non-square/asymmetric/dilated windows and ceil_mode,
+// ConvTranspose, GlobalMaxPool, Pad, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Elu,
+// PRelu, Gelu, broadcasting Add/Sub/Mul/Div (with a constant operand too), ReduceMean/ReduceSum
+// over H and W, Concat and Split/Slice on channels, Resize/Upsample, InstanceNormalization, and
+// the patterns of models/onnx_lower_pattern.cpp (GELU, SiLU, HardSwish, LayerNorm over channels,
+// channel shuffle, GroupNorm). NHWC stretches between Transpose(0,2,3,1) and back (ConvNeXt)
+// are followed without layers: MatMul there is a 1x1 convolution.
+// Shape arithmetic on constants (Shape of a tensor, Gather, Unsqueeze, Squeeze, Concat, Cast,
+// Slice, Add/Sub/Mul/Div/Floor, ConstantOfShape, Reshape) is folded at import; the batch is a
+// symbol there, and arithmetic on it is refused.
 // Layer names: the PyTorch module name when the node's weight initializer is called
 // "<module>.weight" (torch.onnx.export keeps parameter names), else the node's name (or
 // "<op>_<index>" when it has none), made unique. Weights get PyTorch's names and layouts
@@ -29,7 +40,7 @@
 //   cnnmem::Executor ex(m.graph, options, optimizer);
 //   ex.bind();
 //   ex.load_weights(m.weights, "model.onnx");
-// Not here: ops beyond the list (they are refused), training-mode exports, dynamic shapes.
+// Not here: ops beyond the list (they are refused), training-mode exports, dynamic H and W.
 #pragma once
 
 #include <cstdint>
@@ -54,21 +65,82 @@ enum class OnnxLayerKind {
   kRelu6,
   kFlatten,
   kAdd,
-  kBatchNorm
+  kBatchNorm,
+  // Parsed, shapes inferred; import_onnx refuses them until their layers exist.
+  kConvTranspose,
+  kGlobalMaxPool,
+  kActivation,      // activation, alpha, beta; PRelu's slope is the weight "<name>.weight"
+  kBinary,          // binary; inputs 2 tensors, or 1 and the constant "<name>.operand"
+  kReduce,          // reduce over H, W; keepdims
+  kConcat,          // along channels; inputs 2 or more
+  kChannelSlice,    // channels [channel_begin, channel_end) of the input
+  kChannelShuffle,  // groups
+  kPad,             // pad_mode, pad_value, pads
+  kResize,          // resize_mode, coordinate_mode, nearest_mode, scale_h/scale_w, dims
+  kLayerNorm,       // over channels per pixel; in_channels, eps, "<name>.weight"/".bias"
+  kGroupNorm,       // groups, in_channels, eps, "<name>.weight"/".bias"
+  kInstanceNorm     // in_channels, eps, "<name>.weight"/".bias"
 };
+
+enum class OnnxActivation {
+  kSigmoid,
+  kTanh,
+  kHardSigmoid,
+  kHardSwish,
+  kSilu,
+  kGelu,
+  kLeakyRelu,
+  kElu,
+  kPRelu
+};
+enum class OnnxBinary { kAdd, kSub, kMul, kDiv };
+enum class OnnxReduce { kMean, kSum };
+enum class OnnxPadMode { kConstant, kReflect, kEdge };
+enum class OnnxResizeMode { kNearest, kLinear };
 
 struct OnnxLayerSpec {
   OnnxLayerKind kind = OnnxLayerKind::kRelu;
   std::string name;         // the cnnmem layer name, unique
+  std::string onnx_node;    // the ONNX node (the first of a recognised pattern) and its op,
+  std::string onnx_op;      // for stage 2's messages
   std::vector<int> inputs;  // Graph node ids: 0 is the input, i + 1 the i-th spec
   Dims dims;                // output dims of one sample
   // conv: channels, kernel, stride, padding, dilation, groups, bias; linear: in/out, bias;
   // pools: kernel, stride, padding; batch norm: channels (in_channels), eps, momentum.
+  // kernel/stride/padding/dilation are the square, symmetric form; when `square()` is false
+  // they are meaningless and the *_hw fields hold the truth.
   int64_t in_channels = 0, out_channels = 0, kernel = 1, stride = 1, padding = 0, dilation = 1,
           groups = 1;
   bool bias = false;
   double eps = 1e-5;
   double momentum = 0.1;  // batch norm, PyTorch's meaning
+  // Windows of conv, conv transpose and pools as (H, W) pairs; pads (top, left, bottom, right)
+  // for those and for kPad.
+  Dims kernel_hw{1, 1}, stride_hw{1, 1}, dilation_hw{1, 1}, pads{0, 0, 0, 0};
+  Dims output_padding_hw{0, 0};   // conv transpose
+  bool ceil_mode = false;         // pools: output size rounded up
+  bool count_include_pad = true;  // avg pool: PyTorch's default
+  OnnxActivation activation = OnnxActivation::kSigmoid;
+  double alpha = 0, beta = 0;  // HardSigmoid alpha*x+beta, LeakyRelu slope, Elu alpha
+  OnnxBinary binary = OnnxBinary::kAdd;
+  Dims operand_dims;           // constant operand of a binary, per sample, broadcastable
+  bool operand_first = false;  // binary: the constant is the left operand (c - x, c / x)
+  bool operand_param = false;  // the constant was a named initializer (a PyTorch parameter)
+  OnnxReduce reduce = OnnxReduce::kMean;
+  bool keepdims = true;
+  int64_t channel_begin = 0, channel_end = 0;  // channel slice
+  OnnxPadMode pad_mode = OnnxPadMode::kConstant;
+  float pad_value = 0;
+  OnnxResizeMode resize_mode = OnnxResizeMode::kNearest;
+  std::string coordinate_mode = "half_pixel";  // ONNX's coordinate_transformation_mode
+  std::string nearest_mode = "round_prefer_floor";
+  double scale_h = 1, scale_w = 1;  // output / input, as given or implied by sizes
+
+  bool square() const {
+    return kernel_hw[0] == kernel_hw[1] && stride_hw[0] == stride_hw[1] &&
+           dilation_hw[0] == dilation_hw[1] && pads[0] == pads[1] && pads[0] == pads[2] &&
+           pads[0] == pads[3];
+  }
 };
 
 struct OnnxNet {
@@ -77,6 +149,11 @@ struct OnnxNet {
   std::vector<OnnxLayerSpec> layers;  // empty when the output is the input (Identity only)
   std::vector<NamedTensor> weights;   // PyTorch names, shapes and layouts
   std::string dropped_output_op;      // "Softmax", "LogSoftmax" or ""
+  Dims output_dims;                   // of one sample (after a dropped Softmax: its input's)
+  // Convolutions into which the exporter folded a BatchNorm (torch.onnx.export in eval mode
+  // with the default training=EVAL): their weights are anonymous ("onnx::Conv_123") and carry
+  // a bias, where the model's other parameters keep their PyTorch names.
+  int folded_batch_norms = 0;
 };
 
 // Parses and checks a serialized ModelProto; `source` names it in messages. Throws Error.
@@ -86,8 +163,7 @@ OnnxNet parse_onnx(std::string_view bytes, const std::string& source);
 
 struct ImportOptions {
   // A model ending in a CxHxW tensor gets a trailing flatten ("output_flatten"), so that its
-  // output is (N, C*H*W) in C, H, W order (cnnmem's step ends in logits). Off: such a model is
-  // refused with an Error.
+  // output is (N, C*H*W) in C, H, W order. Off: the output keeps its shape (output_dims).
   bool flatten_output = false;
 };
 
@@ -95,7 +171,19 @@ struct ImportedModel {
   Graph graph;
   std::vector<NamedTensor> weights;  // parameters and BatchNorm state, for load_weights
   std::string dropped_output_op;     // "Softmax", "LogSoftmax" or ""
+  // The graph's output per sample: (classes) for a classifier, (C, H, W) for a feature extractor
+  // or a segmentation net. graph.classes() is the number of elements of one output sample (the
+  // classes of a classifier; C*H*W otherwise), which is what the step compiler sizes the output
+  // by until it takes any output shape.
+  Dims output_dims;
+  // Convolutions into which torch.onnx.export folded a BatchNorm (eval-mode export), and, when
+  // there are any, a one-line warning saying what that means for the training bill.
+  int folded_batch_norms = 0;
+  std::string batch_norm_warning;
 };
+
+// The warning of ImportedModel::batch_norm_warning for `folded` convolutions ("" for none).
+std::string folded_batch_norm_warning(int folded);
 
 // Reads the file and imports it. Throws Error (one line) for a file that cannot be read or a
 // model that cannot be imported.
