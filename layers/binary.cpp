@@ -114,6 +114,29 @@ double Binary::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
   return static_cast<double>(dims_product(out));
 }
 
+std::optional<dnnl::binary::primitive_desc> Binary::jit_binary(StepBuilder& b,
+                                                               const memory::desc& full,
+                                                               const memory::dims& other,
+                                                               bool same) const {
+  const memory::dims d = full.dims();
+  std::vector<memory::desc> layouts = {full};
+  if (d.size() == 4) {
+    if (d[1] % 16 == 0) {
+      layouts.emplace_back(d, memory::data_type::f32, memory::format_tag::aBcd16b);
+    }
+    layouts.emplace_back(d, memory::data_type::f32, memory::format_tag::acdb);
+    layouts.emplace_back(d, memory::data_type::f32, memory::format_tag::abcd);
+  }
+  for (const memory::desc& md : layouts) {
+    std::optional<memory::desc> src1 = same ? md : same_layout(md, other);
+    if (!src1) src1 = plain(other);
+    dnnl::binary::primitive_desc pd(dnnl::binary::desc(binary_algorithm(op_), md, *src1, md),
+                                    b.attr(), b.engine());
+    if (is_jit(pd.impl_info_str())) return pd;
+  }
+  return std::nullopt;
+}
+
 TensorRef Binary::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
   in_dims_[0] = in[0].md.dims();
   in_dims_[1] = in[1].md.dims();
@@ -132,13 +155,11 @@ TensorRef Binary::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   memory::dims out_n = {in_dims_[0][0]};
   out_n.insert(out_n.end(), out.begin(), out.end());
   swapped_ = x[0].md.dims() != out_n;
-  const TensorRef& full = x[swapped_ ? 1 : 0];
+  TensorRef full = x[swapped_ ? 1 : 0];
   const TensorRef& other = x[swapped_ ? 0 : 1];
-  const dnnl::primitive_attr& attr = b.attr();
   // Broadcasting: oneDNN 2.6's jit binary gives wrong values for some spatial patterns with a
   // channels-last src0 (seen: 1xHxW onto NHWC) and has only its reference kernel for others, so
-  // only the per-channel pattern is taken, in the full input's layout (jit for plain, NHWC and
-  // blocked).
+  // only the per-channel pattern is taken.
   const memory::dims od = other.md.dims();
   const bool same = od == full.md.dims();
   const bool per_channel = od.size() == 4 && od[1] == out_n[1] && od[2] == 1 && od[3] == 1;
@@ -147,16 +168,15 @@ TensorRef Binary::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
                 " onto " + dims_str(out) +
                 " is not supported; only Cx1x1 onto CxHxW (or equal shapes) is");
   }
-  std::optional<memory::desc> src1_md = same ? full.md : same_layout(full.md, od);
-  if (!src1_md) src1_md = plain(od);
-  const dnnl::binary::primitive_desc pd_made(
-      dnnl::binary::desc(binary_algorithm(op_), full.md, *src1_md, full.md), attr, b.engine());
-  const std::optional<dnnl::binary::primitive_desc> pd = pd_made;
-  if (!is_jit(pd->impl_info_str())) {
-    throw Error(error_prefix() + "oneDNN 2.6 has no fast kernel broadcasting " +
-                dims_str(Dims(od.begin() + 1, od.end())) + " onto " + dims_str(out) +
-                " in this layout; reorder the inputs to plain NCHW first");
+  // The full input's own layout when a jit kernel takes it there; else the first layout that
+  // has one (blocked by 16, channels-last, plain), the full input reordered into it.
+  const std::optional<dnnl::binary::primitive_desc> pd = jit_binary(b, full.md, od, same);
+  if (!pd) {
+    throw InternalError(error_prefix() + "oneDNN 2.6 has no jit binary kernel for " +
+                        dims_str(Dims(od.begin() + 1, od.end())) + " onto " + dims_str(out));
   }
+  full = b.reorder_to(full, pd->src0_desc(), name() + ".src_full",
+                      b.training() ? Tag::kActivation : Tag::kWorkspace, Phase::kForward);
   const Tag copy_tag = b.training() ? Tag::kActivation : Tag::kWorkspace;
   const TensorRef src1 =
       b.reorder_to(other, pd->src1_desc(), name() + ".src1", copy_tag, Phase::kForward);

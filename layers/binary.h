@@ -48,6 +48,12 @@ class Binary : public Layer {
   bool writes_over_input() const override { return in_place_; }
 
  private:
+  // The forward primitive in the first layout of the full input (its own, then blocked by 16,
+  // channels-last, plain) where oneDNN has a jit kernel; nullopt when none has.
+  std::optional<dnnl::binary::primitive_desc> jit_binary(StepBuilder& b,
+                                                         const dnnl::memory::desc& full,
+                                                         const dnnl::memory::dims& other,
+                                                         bool same) const;
   // The elementwise term of input k's gradient, full-shape (kNoBuffer buffer: dy itself).
   TensorRef plan_term(StepBuilder& b, const TensorRef& dd, int k, bool reduce_after, bool* negate);
   TensorRef plan_reduce(StepBuilder& b, const TensorRef& term, int k, bool negate);

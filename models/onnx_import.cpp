@@ -3,6 +3,7 @@
 // Not here: protobuf parsing and checks (models/onnx_import_parse.cpp).
 #include "models/onnx_import.h"
 
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -11,90 +12,196 @@
 #include "layers/adaptive_avg_pool2d.h"
 #include "layers/add.h"
 #include "layers/batch_norm2d.h"
+#include "layers/binary.h"
 #include "layers/conv2d.h"
+#include "layers/conv_transpose2d.h"
+#include "layers/elu.h"
 #include "layers/flatten.h"
+#include "layers/gelu.h"
+#include "layers/group_norm.h"
+#include "layers/hardsigmoid.h"
+#include "layers/hardswish.h"
+#include "layers/layer_norm.h"
+#include "layers/leaky_relu.h"
 #include "layers/linear.h"
+#include "layers/pad.h"
 #include "layers/pool2d.h"
+#include "layers/reduce_spatial.h"
 #include "layers/relu.h"
 #include "layers/relu6.h"
+#include "layers/resize.h"
+#include "layers/sigmoid.h"
+#include "layers/silu.h"
+#include "layers/tanh.h"
 
 namespace cnnmem {
 namespace {
 
-// Why a parsed spec cannot be built yet ("" when it can): the attribute or feature whose layer
-// support is missing. The lead replaces these lines as the layers merge.
+// Why a parsed spec cannot be built ("" when it can): the feature cnnmem's layers lack.
 std::string not_yet(const OnnxLayerSpec& s) {
-  const bool window = s.kind == OnnxLayerKind::kConv || s.kind == OnnxLayerKind::kMaxPool ||
-                      s.kind == OnnxLayerKind::kAvgPool;
-  if (window) {
-    if (s.kernel_hw[0] != s.kernel_hw[1]) {
-      return "attribute kernel_shape " + dims_str(s.kernel_hw) + " is not square";
-    }
-    if (s.stride_hw[0] != s.stride_hw[1]) {
-      return "attribute strides " + dims_str(s.stride_hw) + " differ between H and W";
-    }
-    if (s.dilation_hw[0] != s.dilation_hw[1]) {
-      return "attribute dilations " + dims_str(s.dilation_hw) + " differ between H and W";
-    }
-    if (!s.square()) {
-      return "attribute pads " + dims_str(s.pads) +
-             " is not symmetric (cnnmem pads all sides equally)";
-    }
-    if (s.ceil_mode) return "attribute ceil_mode 1 (it changes the output size here)";
-    if (!s.count_include_pad && s.padding > 0) {
-      return "attribute count_include_pad 0 with pads (cnnmem's avg_pool2d counts the padding, "
-             "PyTorch's default)";
-    }
-    return "";
+  const bool pool = s.kind == OnnxLayerKind::kMaxPool || s.kind == OnnxLayerKind::kAvgPool;
+  if (pool && (s.dilation_hw[0] != 1 || s.dilation_hw[1] != 1)) {
+    return "attribute dilations " + dims_str(s.dilation_hw) + " on a pool";
   }
   switch (s.kind) {
-    case OnnxLayerKind::kConvTranspose:
-      return "ConvTranspose";
-    case OnnxLayerKind::kGlobalMaxPool:
-      return "GlobalMaxPool";
     case OnnxLayerKind::kActivation:
-      return "the activation";
+      return s.activation == OnnxActivation::kPRelu ? "PRelu" : "";
     case OnnxLayerKind::kBinary:
-      return "a broadcasting or constant-operand element-wise op";
-    case OnnxLayerKind::kReduce:
-      return "a reduction over H and W";
+      return s.inputs.size() == 2 ? "" : "an element-wise op with a constant operand";
     case OnnxLayerKind::kConcat:
       return "Concat";
     case OnnxLayerKind::kChannelSlice:
       return "a slice of the channels";
     case OnnxLayerKind::kChannelShuffle:
       return "the channel shuffle";
-    case OnnxLayerKind::kPad:
-      return "Pad";
-    case OnnxLayerKind::kResize:
-      return "Resize";
-    case OnnxLayerKind::kLayerNorm:
-      return "LayerNorm over channels";
-    case OnnxLayerKind::kGroupNorm:
-      return "GroupNorm";
-    case OnnxLayerKind::kInstanceNorm:
-      return "InstanceNormalization";
+    case OnnxLayerKind::kResize: {
+      const bool nearest = s.resize_mode == OnnxResizeMode::kNearest;
+      const bool torch_nearest = s.coordinate_mode == "asymmetric" && s.nearest_mode == "floor";
+      const bool torch_linear = s.coordinate_mode == "half_pixel" ||
+                                s.coordinate_mode == "pytorch_half_pixel" ||
+                                s.coordinate_mode == "align_corners";
+      if (nearest ? torch_nearest : torch_linear) return "";
+      return "Resize with coordinate_transformation_mode " + s.coordinate_mode +
+             (nearest ? " and nearest_mode " + s.nearest_mode : std::string()) +
+             " (cnnmem resizes as PyTorch's F.interpolate does)";
+    }
     default:
       return "";
   }
 }
 
-std::unique_ptr<Layer> make_layer(const OnnxLayerSpec& s, const std::string& source) {
+Window2d window_of(const OnnxLayerSpec& s) {
+  Window2d w;
+  w.kernel_h = s.kernel_hw[0];
+  w.kernel_w = s.kernel_hw[1];
+  w.stride_h = s.stride_hw[0];
+  w.stride_w = s.stride_hw[1];
+  w.dilation_h = s.dilation_hw[0];
+  w.dilation_w = s.dilation_hw[1];
+  w.pads = {s.pads[0], s.pads[1], s.pads[2], s.pads[3]};
+  return w;
+}
+
+std::unique_ptr<Layer> make_activation(const OnnxLayerSpec& s) {
+  const auto alpha = static_cast<float>(s.alpha), beta = static_cast<float>(s.beta);
+  switch (s.activation) {
+    case OnnxActivation::kSigmoid:
+      return std::make_unique<Sigmoid>(s.name);
+    case OnnxActivation::kTanh:
+      return std::make_unique<Tanh>(s.name);
+    case OnnxActivation::kHardSigmoid:
+      return std::make_unique<HardSigmoid>(s.name, alpha, beta);
+    case OnnxActivation::kHardSwish:
+      return std::make_unique<HardSwish>(s.name);
+    case OnnxActivation::kSilu:
+      return std::make_unique<Silu>(s.name);
+    case OnnxActivation::kGelu:
+      return std::make_unique<Gelu>(s.name);
+    case OnnxActivation::kLeakyRelu:
+      return std::make_unique<LeakyRelu>(s.name, alpha);
+    case OnnxActivation::kElu:
+      return std::make_unique<Elu>(s.name, alpha);
+    default:
+      break;
+  }
+  throw InternalError("unknown ONNX activation");
+}
+
+// Conv, its transpose and the pools: per-axis windows and per-side pads.
+std::unique_ptr<Layer> make_windowed(const OnnxLayerSpec& s, const Dims& in) {
+  switch (s.kind) {
+    case OnnxLayerKind::kConv: {
+      Conv2dOptions o(s.in_channels, s.out_channels, 1, 1, 0, 1, s.bias, s.groups);
+      o.geometry = window_of(s);
+      return std::make_unique<Conv2d>(s.name, o);
+    }
+    case OnnxLayerKind::kConvTranspose: {
+      ConvTranspose2dOptions o(s.in_channels, s.out_channels, 1, 1, 0, 0, s.groups, s.bias);
+      o.window = window_of(s);
+      o.output_padding_h = s.output_padding_hw[0];
+      o.output_padding_w = s.output_padding_hw[1];
+      return std::make_unique<ConvTranspose2d>(s.name, o);
+    }
+    case OnnxLayerKind::kGlobalMaxPool: {
+      Pool2dOptions o;
+      o.window.kernel_h = o.window.stride_h = in[1];
+      o.window.kernel_w = o.window.stride_w = in[2];
+      return std::make_unique<Pool2d>(s.name, PoolKind::kMax, o);
+    }
+    default: {
+      Pool2dOptions o;
+      o.window = window_of(s);
+      o.ceil_mode = s.ceil_mode;
+      o.count_include_pad = s.count_include_pad;
+      const bool max = s.kind == OnnxLayerKind::kMaxPool;
+      return std::make_unique<Pool2d>(s.name, max ? PoolKind::kMax : PoolKind::kAvg, o);
+    }
+  }
+}
+
+std::unique_ptr<Layer> make_resize(const OnnxLayerSpec& s, const Dims& in) {
+  const ResizeMode mode =
+      s.resize_mode == OnnxResizeMode::kNearest ? ResizeMode::kNearest : ResizeMode::kBilinear;
+  const bool corners = s.coordinate_mode == "align_corners";
+  // Scales as PyTorch's scale_factor when they give the output size exactly (the source index
+  // is then dst / scale, as F.interpolate computes it); the output size otherwise.
+  const bool by_scale = std::floor(static_cast<double>(in[1]) * s.scale_h) == s.dims[1] &&
+                        std::floor(static_cast<double>(in[2]) * s.scale_w) == s.dims[2];
+  if (by_scale) {
+    return std::make_unique<Resize>(s.name,
+                                    ResizeOptions::scale(mode, s.scale_h, s.scale_w, corners));
+  }
+  return std::make_unique<Resize>(s.name, ResizeOptions::size(mode, s.dims[1], s.dims[2], corners));
+}
+
+std::unique_ptr<Layer> make_elementwise(const OnnxLayerSpec& s) {
+  switch (s.kind) {
+    case OnnxLayerKind::kActivation:
+      return make_activation(s);
+    case OnnxLayerKind::kBinary: {
+      constexpr BinaryOp kOps[] = {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv};
+      return std::make_unique<Binary>(s.name, kOps[static_cast<int>(s.binary)]);
+    }
+    case OnnxLayerKind::kReduce:
+      return std::make_unique<ReduceSpatial>(
+          s.name, s.reduce == OnnxReduce::kMean ? ReduceKind::kMean : ReduceKind::kSum, s.keepdims);
+    case OnnxLayerKind::kPad: {
+      constexpr PadMode kModes[] = {PadMode::kConstant, PadMode::kReflect, PadMode::kEdge};
+      PadOptions o;
+      o.mode = kModes[static_cast<int>(s.pad_mode)];
+      o.pads = {s.pads[0], s.pads[1], s.pads[2], s.pads[3]};
+      o.value = s.pad_value;
+      return std::make_unique<Pad>(s.name, o);
+    }
+    case OnnxLayerKind::kLayerNorm:
+      return std::make_unique<LayerNorm2d>(s.name, s.in_channels, s.eps, s.bias);
+    case OnnxLayerKind::kGroupNorm:
+      return std::make_unique<GroupNorm>(s.name, s.groups, s.in_channels, s.eps, s.bias);
+    case OnnxLayerKind::kInstanceNorm:
+      return std::make_unique<InstanceNorm2d>(s.name, s.in_channels, s.eps, true);
+    default:
+      break;
+  }
+  throw InternalError("unknown ONNX layer kind");
+}
+
+std::unique_ptr<Layer> make_layer(const OnnxLayerSpec& s, const Graph& graph,
+                                  const std::string& source) {
   const std::string missing = not_yet(s);
   if (!missing.empty()) {
     throw Error(source + ": node \"" + s.onnx_node + "\" (" + s.onnx_op + "): " + missing +
                 " is parsed but not supported by import_onnx yet");
   }
+  const Dims& in = graph.nodes()[static_cast<size_t>(s.inputs.at(0))].dims;
   switch (s.kind) {
-    case OnnxLayerKind::kConv: {
-      return std::make_unique<Conv2d>(
-          s.name, Conv2dOptions(s.in_channels, s.out_channels, s.kernel, s.stride, s.padding,
-                                s.dilation, s.bias, s.groups));
-    }
+    case OnnxLayerKind::kConv:
+    case OnnxLayerKind::kConvTranspose:
     case OnnxLayerKind::kMaxPool:
-      return std::make_unique<Pool2d>(s.name, PoolKind::kMax, s.kernel, s.stride, s.padding);
     case OnnxLayerKind::kAvgPool:
-      return std::make_unique<Pool2d>(s.name, PoolKind::kAvg, s.kernel, s.stride, s.padding);
+    case OnnxLayerKind::kGlobalMaxPool:
+      return make_windowed(s, in);
+    case OnnxLayerKind::kResize:
+      return make_resize(s, in);
     case OnnxLayerKind::kGlobalAvgPool:
       return std::make_unique<AdaptiveAvgPool2d>(s.name, 1, 1);
     case OnnxLayerKind::kLinear:
@@ -110,9 +217,8 @@ std::unique_ptr<Layer> make_layer(const OnnxLayerSpec& s, const std::string& sou
     case OnnxLayerKind::kBatchNorm:
       return std::make_unique<BatchNorm2d>(s.name, s.in_channels, s.eps, s.momentum);
     default:
-      break;
+      return make_elementwise(s);
   }
-  throw InternalError("unknown ONNX layer kind");
 }
 
 }  // namespace
@@ -136,7 +242,7 @@ ImportedModel import_onnx_bytes(std::string_view bytes, const std::string& sourc
   if (classes > INT32_MAX) throw Error(source + ": the output has too many elements per sample");
   Graph graph(net.name, net.input_dims, static_cast<int>(classes));
   for (const OnnxLayerSpec& s : net.layers) {
-    const int id = graph.add(make_layer(s, source), s.inputs);
+    const int id = graph.add(make_layer(s, graph, source), s.inputs);
     if (graph.nodes()[static_cast<size_t>(id)].dims != s.dims) {
       throw InternalError("ONNX import: layer \"" + s.name + "\" infers " +
                           dims_str(graph.nodes()[static_cast<size_t>(id)].dims) +
