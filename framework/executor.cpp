@@ -136,7 +136,7 @@ void Executor::bind() {
     for (const DnnlCall& c : step_.schedule.ops[i].calls) {
       BoundCall bc{c.make(), {}};
       for (const auto& [arg, ref] : c.args) {
-        bc.args.emplace(arg, memory(ref.md, engine_, table_.bytes(ref.buffer)));
+        bc.args.emplace(arg, memory(ref.md, engine_, table_.bytes(ref.buffer) + ref.offset));
       }
       bound_[i].push_back(std::move(bc));
     }

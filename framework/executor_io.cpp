@@ -37,7 +37,7 @@ NamedTensor Executor::read_tensor(const std::string& name) const {
   t.shape = ref.md.dims();
   t.data.resize(static_cast<size_t>(dims_product(t.shape)));
   dnnl::stream s(engine_);
-  memory src(ref.md, engine_, table_.bytes(ref.buffer));
+  memory src(ref.md, engine_, table_.bytes(ref.buffer) + ref.offset);
   memory dst(plain_desc(t.shape), engine_, t.data.data());
   dnnl::reorder(src, dst).execute(s, src, dst);
   s.wait();

@@ -53,6 +53,11 @@ class Layer {
   virtual bool is_relu() const { return false; }
   virtual bool absorbs_relu() const { return false; }
   virtual void set_relu_fused(bool /*on*/) {}
+  // In-place concatenation (framework/concat_views.h): a layer that concatenates its inputs along
+  // channels and can hold them in its own output buffer, and a producer that can write its output
+  // into a view of a buffer another layer owns (StepBuilder::take_output_view).
+  virtual bool concatenates_channels() const { return false; }
+  virtual bool writes_into_view() const { return false; }
 
  protected:
   std::string error_prefix() const { return std::string(kind()) + " \"" + name_ + "\": "; }

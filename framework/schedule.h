@@ -44,6 +44,9 @@ const char* phase_name(Phase phase);
 struct TensorRef {
   BufferId buffer = kNoBuffer;
   dnnl::memory::desc md;
+  // Bytes from the buffer's start: a view of a slice of a concatenation's buffer
+  // (framework/concat_views.h); 0 everywhere else.
+  int64_t offset = 0;
 };
 
 // Pointers of bound buffers, indexed by BufferId. Filled at bind time, read by ops at run time.

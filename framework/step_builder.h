@@ -118,6 +118,12 @@ class StepBuilder {
   // Off: no layer may write over its input (to compare with in-place execution).
   void set_in_place(bool on) { in_place_ = on; }
 
+  // In-place concatenation: the view of a concatenation's buffer that the layer being planned
+  // should write its output into (see TensorRef::offset). A layer
+  // that can takes it; the concatenation copies the output of one that does not.
+  void set_output_view(std::optional<TensorRef> view) { output_view_ = std::move(view); }
+  std::optional<TensorRef> take_output_view() { return std::exchange(output_view_, std::nullopt); }
+
   // In-place decisions. A buffer some op saves for backward, or that more than one layer reads,
   // must not be overwritten by a later layer.
   void mark_saved(BufferId id);
@@ -145,6 +151,7 @@ class StepBuilder {
   std::vector<StateBinding> states_;
   std::vector<uint8_t> protected_;  // per buffer: saved for backward or read by several layers
   BufferId scratchpad_ = kNoBuffer;
+  std::optional<TensorRef> output_view_;
 };
 
 }  // namespace cnnmem

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "framework/concat_views.h"
 #include "framework/error.h"
 #include "framework/layer.h"
 #include "framework/loss.h"
@@ -42,6 +44,7 @@ class Compiler {
                                 const TensorRef& more);
   void plan_clip_grad_norm();
   void fuse_conv_relu(const Graph& graph);
+  std::optional<TensorRef> concat_view(const Graph& graph, size_t node);
 
   const ExecutorOptions& options_;
   Optimizer* optimizer_;
@@ -51,6 +54,8 @@ class Compiler {
   CompiledStep out_;
   std::vector<std::pair<size_t, size_t>> node_params_;  // [begin, end) in b_.params()
   int gradient_sums_ = 0;
+  std::vector<ChannelPlacement> concat_places_;  // in-place concatenation, per node
+  std::vector<TensorRef> concat_roots_;          // per node: its buffer when it is a root
 };
 
 CompiledStep Compiler::compile(const Graph& graph) {
@@ -123,6 +128,10 @@ void Compiler::plan_forward(const Graph& graph, const TensorRef& images) {
   values[0] = images;
   b_.set_readers(images.buffer, graph.consumers(0));
   fuse_conv_relu(graph);
+  concat_places_ = options_.in_place_concat && options_.training
+                       ? place_concat_inputs(graph, options_.batch)
+                       : std::vector<ChannelPlacement>(nodes.size());
+  concat_roots_.assign(nodes.size(), {});
   for (const Node& node : nodes) {
     // Dropout masks follow this executor's step number and seed, so that a recomputed forward
     // op draws the same mask as the forward op it copies.
@@ -139,7 +148,9 @@ void Compiler::plan_forward(const Graph& graph, const TensorRef& images) {
     try {
       node_params_[i].first = b_.params().size();
       out_.node_fwd[i].first = b_.ops().size();
+      b_.set_output_view(concat_view(graph, i));
       values[i] = node.layer->plan_forward(b_, in);
+      b_.set_output_view(std::nullopt);
       out_.node_fwd[i].second = b_.ops().size();
       node_params_[i].second = b_.params().size();
     } catch (const dnnl::error& e) {
@@ -256,6 +267,25 @@ void Compiler::fuse_conv_relu(const Graph& graph) {
     if (conv->absorbs_relu()) conv->set_relu_fused(fuse);
     if (relu->is_relu()) relu->set_relu_fused(fuse);
   }
+}
+
+std::optional<TensorRef> Compiler::concat_view(const Graph& graph, size_t node) {
+  // In-place concatenation (framework/concat_views.h): the first output placed in a root books
+  // the root's buffer; nobody writes over it in place, since several tensors share it.
+  const ChannelPlacement& place = concat_places_[node];
+  const Node& n = graph.nodes()[node];
+  for (const std::string& k : options_.keep) {
+    if (k == n.layer->name()) return std::nullopt;  // a kept tensor stays a tensor of its own
+  }
+  if (place.root < 0) return std::nullopt;
+  TensorRef& root = concat_roots_[static_cast<size_t>(place.root)];
+  if (root.buffer == kNoBuffer) {
+    const memory::desc md = concat_root_md(graph, concat_places_, place.root, options_.batch);
+    root = b_.book(graph.nodes()[static_cast<size_t>(place.root)].layer->name() + ".dst",
+                   Tag::kActivation, md);
+    b_.mark_saved(root.buffer);
+  }
+  return channel_view(root, place.offset, n.dims[0]);
 }
 
 void Compiler::plan_clip_grad_norm() {

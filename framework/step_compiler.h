@@ -46,6 +46,9 @@ struct ExecutorOptions {
   double clip_grad_norm = 0;
   // ReLU writes over its input where that is legal (off: every layer gets its own output).
   bool in_place = true;
+  // Training: producers write straight into their slice of a channel concatenation's buffer where
+  // oneDNN's jit kernels allow it (framework/concat_views.h; off: every concatenation copies).
+  bool in_place_concat = true;
   // Inference: layer outputs (by layer name) kept alive and readable after the pass.
   std::vector<std::string> keep;
   // Fill released buffers with NaN, so a read after reuse shows in the output.

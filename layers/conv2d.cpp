@@ -81,15 +81,43 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   weights_any_ = memory::desc(weights_dims(), f32, any);
   bias_any_ = memory::desc({opt_.out_channels}, f32, any);
   dst_any_ = memory::desc({n, out[0], out[1], out[2]}, f32, any);
+  // In-place concatenation: write into the view when a jit kernel takes its layout.
+  const std::optional<TensorRef> view = b.take_output_view();
+  bool into_view = false;
+  try {
+    into_view = view && make_forward_pd(b, view->md);
+  } catch (const dnnl::error&) {  // no kernel at all for that layout: write a buffer of its own
+  }
+  if (!into_view) make_forward_pd(b, dst_any_);
+  const Phase phase = Phase::kForward;
+  src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
+                      b.training() ? Tag::kActivation : Tag::kWorkspace, phase);
+  const std::vector<ParamDecl> decls = params({});
+  weight_ = b.param(decls[0], fwd_pd_->weights_desc());
+  bias_.reset();
+  if (opt_.bias) bias_ = b.param(decls[1], fwd_pd_->bias_desc());
+  const TensorRef dst =
+      into_view ? *view : b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
+  std::vector<std::pair<int, TensorRef>> args = {
+      {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};
+  if (bias_) args.push_back({DNNL_ARG_BIAS, {bias_->weight, bias_->md}});
+  flops_ = static_cast<double>(n) * flops({}, out);
+  b.add_op(name() + ".forward", phase, {b.call<dnnl::convolution_forward>(*fwd_pd_, args)}, {}, {},
+           flops_);
+  if (b.training()) b.mark_saved(src_.buffer);
+  return dst;
+}
+
+bool Conv2d::make_forward_pd(const StepBuilder& b, const memory::desc& dst) {
   const auto prop =
       b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto desc =
       opt_.bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
-                                                  src_any_, weights_any_, bias_any_, dst_any_,
-                                                  strides(), dilates(), padding_l(), padding_r())
+                                                  src_any_, weights_any_, bias_any_, dst, strides(),
+                                                  dilates(), padding_l(), padding_r())
                 : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct,
-                                                  src_any_, weights_any_, dst_any_, strides(),
-                                                  dilates(), padding_l(), padding_r());
+                                                  src_any_, weights_any_, dst, strides(), dilates(),
+                                                  padding_l(), padding_r());
   // A fresh attr: primitive_attr copies share one handle, and the post-op must not leak into
   // the builder's attr that every other primitive uses.
   dnnl::primitive_attr attr;
@@ -100,22 +128,7 @@ TensorRef Conv2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
     attr.set_post_ops(relu);
   }
   fwd_pd_.emplace(desc, attr, b.engine());
-  const Phase phase = Phase::kForward;
-  src_ = b.reorder_to(in[0], fwd_pd_->src_desc(), name() + ".src",
-                      b.training() ? Tag::kActivation : Tag::kWorkspace, phase);
-  const std::vector<ParamDecl> decls = params({});
-  weight_ = b.param(decls[0], fwd_pd_->weights_desc());
-  bias_.reset();
-  if (opt_.bias) bias_ = b.param(decls[1], fwd_pd_->bias_desc());
-  const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, fwd_pd_->dst_desc());
-  std::vector<std::pair<int, TensorRef>> args = {
-      {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, {weight_.weight, weight_.md}}, {DNNL_ARG_DST, dst}};
-  if (bias_) args.push_back({DNNL_ARG_BIAS, {bias_->weight, bias_->md}});
-  flops_ = static_cast<double>(n) * flops({}, out);
-  b.add_op(name() + ".forward", phase, {b.call<dnnl::convolution_forward>(*fwd_pd_, args)}, {}, {},
-           flops_);
-  if (b.training()) b.mark_saved(src_.buffer);
-  return dst;
+  return std::string(fwd_pd_->impl_info_str()).find("ref") == std::string::npos;
 }
 
 std::vector<TensorRef> Conv2d::plan_backward(StepBuilder& b, const TensorRef& diff_dst,

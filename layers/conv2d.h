@@ -58,6 +58,8 @@ class Conv2d : public Layer {
   // Apply ReLU to dst inside the forward primitive (a oneDNN post-op); the Relu layer that
   // follows is then planned with its own set_relu_fused(true). Call before planning.
   bool absorbs_relu() const override { return true; }
+  // Writes its output into a slice of a concatenation's buffer (framework/concat_views.h).
+  bool writes_into_view() const override { return true; }
   void set_relu_fused(bool on) override { fused_relu_ = on; }
 
   Dims infer(const std::vector<Dims>& in) const override;
@@ -74,6 +76,8 @@ class Conv2d : public Layer {
   dnnl::memory::dims padding_r() const { return win_.padding_r(); }
   // oneDNN's weights dims: OIHW, or GOIHW when grouped.
   dnnl::memory::dims weights_dims() const;
+  // Creates fwd_pd_ with this dst desc; false when oneDNN has only a reference kernel for it.
+  bool make_forward_pd(const StepBuilder& b, const dnnl::memory::desc& dst);
 
   Conv2dOptions opt_;
   Window2d win_;

@@ -132,11 +132,23 @@ TensorRef Pool2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
                              memory::format_tag::any);
   const auto prop =
       b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  fwd_pd_.emplace(dnnl::pooling_forward::desc(prop, alg(), src.md, dst_any, win_.strides(),
-                                              win_.kernel(), win_.padding_l(), win_.padding_r()),
-                  b.attr(), b.engine());
+  const auto make_pd = [&](const memory::desc& dst) {
+    fwd_pd_.emplace(dnnl::pooling_forward::desc(prop, alg(), src.md, dst, win_.strides(),
+                                                win_.kernel(), win_.padding_l(), win_.padding_r()),
+                    b.attr(), b.engine());
+    return std::string(fwd_pd_->impl_info_str()).find("ref") == std::string::npos;
+  };
+  // In-place concatenation: write into the view when a jit kernel takes its layout (and no
+  // divisor fix-up has to run over dst afterwards).
+  const std::optional<TensorRef> view = b.take_output_view();
+  bool into_view = false;
+  try {
+    into_view = view && scale_h_.empty() && make_pd(view->md);
+  } catch (const dnnl::error&) {  // no kernel at all for that layout: write a buffer of its own
+  }
+  if (!into_view) make_pd(dst_any);
   dst_md_ = fwd_pd_->dst_desc();
-  const TensorRef dst = b.book(name() + ".dst", Tag::kActivation, dst_md_);
+  const TensorRef dst = into_view ? *view : b.book(name() + ".dst", Tag::kActivation, dst_md_);
   std::vector<std::pair<int, TensorRef>> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
   workspace_ = TensorRef{};
   if (b.training() && kind_ == PoolKind::kMax) {

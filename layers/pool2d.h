@@ -48,6 +48,9 @@ class Pool2d : public Layer {
   }
   const Pool2dOptions& options() const { return opt_; }
 
+  // Writes its output into a slice of a concatenation's buffer (framework/concat_views.h).
+  bool writes_into_view() const override { return true; }
+
   Dims infer(const std::vector<Dims>& in) const override;
   TensorRef plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) override;
   std::vector<TensorRef> plan_backward(StepBuilder& b, const TensorRef& diff_dst,
