@@ -121,7 +121,7 @@ class StepBuilder {
   // In-place concatenation: the view of a concatenation's buffer that the layer being planned
   // should write its output into (see TensorRef::offset). A layer
   // that can takes it; the concatenation copies the output of one that does not.
-  void set_output_view(std::optional<TensorRef> view) { output_view_ = std::move(view); }
+  void set_output_view(const std::optional<TensorRef>& view) { output_view_ = view; }
   std::optional<TensorRef> take_output_view() { return std::exchange(output_view_, std::nullopt); }
 
   // In-place decisions. A buffer some op saves for backward, or that more than one layer reads,

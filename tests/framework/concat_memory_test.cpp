@@ -72,8 +72,9 @@ Bill run(const Graph& g, bool training, Strategy strategy, const std::string& ch
   ex.run_step();
   Bill b{ex.predicted(), ex.measured(), training ? ex.loss() : ex.logits()[0], 0, {}};
   for (const Buffer& buf : ex.schedule().buffers) {
-    if (buf.name.ends_with(".cat.dst") && !buf.name.starts_with("recompute."))
+    if (buf.name.ends_with(".cat.dst") && !buf.name.starts_with("recompute.")) {
       b.concat_bytes += buf.bytes_aligned;
+    }
     b.buffers[buf.name] = buf.bytes_aligned;
   }
   return b;

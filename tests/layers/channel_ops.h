@@ -51,13 +51,16 @@ inline RefTensor ref_channel_slice(const RefTensor& x, int64_t start, int64_t en
 inline RefTensor ref_channel_shuffle(const RefTensor& x, int64_t groups) {
   RefTensor y = x;
   const int64_t c = x.dims[0], per = c / groups, hw = x.dims[1] * x.dims[2];
-  for (int64_t n = 0; n < x.n; ++n)
-    for (int64_t j = 0; j < groups; ++j)
-      for (int64_t i = 0; i < per; ++i)
+  for (int64_t n = 0; n < x.n; ++n) {
+    for (int64_t j = 0; j < groups; ++j) {
+      for (int64_t i = 0; i < per; ++i) {
         for (int64_t k = 0; k < hw; ++k) {
           y.v[static_cast<size_t>((n * c + i * groups + j) * hw + k)] =
               x.v[static_cast<size_t>((n * c + j * per + i) * hw + k)];
         }
+      }
+    }
+  }
   return y;
 }
 
