@@ -37,9 +37,9 @@ std::string listed(const std::vector<std::string>& values) {
 std::string flag_of(const std::string& key) {
   // The settings whose flag is not their key with "-" for "_"; "training" takes a value
   // (setting("training", "a training step", "train") reads "--mode train").
-  static const std::map<std::string, std::string> kOther = {{"training", "--mode"}};
-  const auto it = kOther.find(key);
-  if (it != kOther.end()) return it->second;
+  static const std::map<std::string, std::string> other = {{"training", "--mode"}};
+  const auto it = other.find(key);
+  if (it != other.end()) return it->second;
   std::string flag = "--" + key;
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
