@@ -121,7 +121,7 @@ void apply_common(CommonFlags& f) {
   try {
     parse_strategy(f.reuse);
   } catch (const Error& e) {
-    throw Error("--reuse " + std::string(e.what()));
+    throw Error("--reuse " + e.marked());
   }
   set_threads(f.threads);
 }

@@ -1,5 +1,7 @@
 #include "apps/cli_errors.h"
 
+#include <algorithm>
+#include <map>
 #include <regex>
 
 namespace cnnmem {
@@ -31,6 +33,19 @@ std::string listed(const std::vector<std::string>& values) {
 }
 
 }  // namespace
+
+std::string flag_of(const std::string& key) {
+  // The settings whose flag is not their key with "-" for "_"; "training" takes a value
+  // (setting("training", "a training step", "train") reads "--mode train").
+  static const std::map<std::string, std::string> other = {{"training", "--mode"}};
+  const auto it = other.find(key);
+  if (it != other.end()) return it->second;
+  std::string flag = "--" + key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+std::string flag_text(const Error& e) { return e.text(flag_of); }
 
 std::string cli_error_message(const std::string& what, const std::vector<std::string>& args,
                               const std::string& command) {

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   try {
     return cnnmem::run(argc, argv);
   } catch (const cnnmem::Error& e) {
-    std::cerr << "cnnmem: error: " << e.what() << "\n";
+    std::cerr << "cnnmem: error: " << cnnmem::flag_text(e) << "\n";
     return 1;
   } catch (const dnnl::error& e) {
     std::cerr << "cnnmem: internal error: oneDNN: " << e.what() << "\n";

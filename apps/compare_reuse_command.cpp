@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/cli_errors.h"
 #include "apps/output_flags.h"
 #include "framework/error.h"
 #include "models/zoo.h"
@@ -55,8 +56,9 @@ int run_compare(const Flags& f) {
     try {
       ex = std::make_unique<Executor>(graph, eo, nullptr);
     } catch (const Error& e) {
-      table.push_back({{"strategy", name}, {"error", e.what()}});
-      if (!f.json) std::printf("%-28s %s\n", name.c_str(), e.what());
+      const std::string what = flag_text(e);
+      table.push_back({{"strategy", name}, {"error", what}});
+      if (!f.json) std::printf("%-28s %s\n", name.c_str(), what.c_str());
       continue;
     }
     const double ms = 1e3 *

@@ -97,7 +97,7 @@ ExecutorOptions infer_options(const InferFlags& f) {
   try {
     eo.strategy = parse_strategy(f.reuse);
   } catch (const Error& e) {
-    throw Error("--reuse " + std::string(e.what()));
+    throw Error("--reuse " + e.marked());
   }
   eo.in_place = !f.no_inplace;
   eo.keep = split_names(f.keep);
@@ -112,7 +112,7 @@ std::unique_ptr<Executor> plan_inference(const Graph& graph, const ExecutorOptio
   } catch (const Error& e) {
     if (eo.strategy != Strategy::kPingPong || eo.keep.empty()) throw;
     // A kept tensor stays live beside the chain, so the pass is no longer a chain.
-    throw Error(std::string(e.what()) + " (--keep holds tensors alive beside the chain)");
+    throw Error(e.marked() + " (--keep holds tensors alive beside the chain)");
   }
 }
 

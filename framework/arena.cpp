@@ -45,8 +45,8 @@ void Arena::reserve(int64_t bytes) {
   if (bytes > 0) {
     base_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, static_cast<size_t>(bytes)));
     if (base_ == nullptr) {
-      throw Error("arena: cannot reserve " + std::to_string(bytes) +
-                  " bytes; use a smaller --batch or a --checkpoint policy");
+      throw Error("arena: cannot reserve " + std::to_string(bytes) + " bytes; use a smaller " +
+                  setting("batch") + " or a " + setting("checkpoint") + " policy");
     }
     // Touch every page now, so that the step itself runs on resident memory and results do not
     // depend on what a previous use left behind.

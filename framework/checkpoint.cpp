@@ -55,7 +55,7 @@ int64_t parse_byte_size(const std::string& text, const std::string& what) {
 CheckpointPolicy parse_checkpoint_policy(const std::string& text) {
   CheckpointPolicy p;
   p.text = text;
-  const std::string what = "--checkpoint " + text;
+  const std::string what = setting("checkpoint", "checkpoint policy") + " " + text;
   const size_t colon = text.find(':');
   const std::string head = text.substr(0, colon);
   const std::string arg = colon == std::string::npos ? "" : text.substr(colon + 1);
@@ -289,9 +289,10 @@ CheckpointSearch::Choice CheckpointSearch::fit(int64_t budget_bytes) const {
     if (c.peak_bytes <= budget_bytes) return c;
     smallest = std::min(smallest, c.peak_bytes);
   }
-  throw Error("--checkpoint budget:" + std::to_string(budget_bytes) +
-              ": no checkpoint set fits; the smallest achievable peak is " +
-              std::to_string(smallest) + " bytes: raise the budget or lower --batch");
+  throw Error(
+      setting("checkpoint", "checkpoint policy") + " budget:" + std::to_string(budget_bytes) +
+      ": no checkpoint set fits; the smallest achievable peak is " + std::to_string(smallest) +
+      " bytes: raise the budget or lower " + setting("batch", "the batch"));
 }
 
 int64_t CheckpointSearch::evaluate(const CheckpointRewrite& r,

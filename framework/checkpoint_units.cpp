@@ -17,7 +17,7 @@ int unit_index(const std::vector<CheckpointUnit>& units, const Graph& graph,
     if (units[u].name == name) return static_cast<int>(u);
     if (u <= 4) starts += (starts.empty() ? "" : ", ") + units[u].name;
   }
-  const std::string what = "--checkpoint layers:" + name + ": ";
+  const std::string what = setting("checkpoint", "checkpoint policy") + " layers:" + name + ": ";
   if (!units.empty() && units[0].name == name) {
     throw Error(what +
                 "the input of the first layer (the images) is always kept; name a later "

@@ -33,17 +33,20 @@ Executor::Executor(const Graph& graph, const ExecutorOptions& options, Optimizer
   if (options_.training && loss_ == nullptr) throw InternalError("a training step needs a loss");
   if (!options_.training) loss_.reset();  // inference computes no loss
   if (options_.fuse_update && options_.clip_grad_norm > 0) {
-    throw Error(
-        "--fuse-update cannot be combined with --clip-grad-norm: clipping needs the "
-        "global norm of every gradient before the first update; drop one of them");
+    throw Error(setting("fuse_update", "fusing the update") + " cannot be combined with " +
+                setting("clip_grad_norm", "gradient clipping") +
+                ": clipping needs the global norm of every gradient before the first update; drop "
+                "one of them");
   }
   if (!options_.training && options_.checkpoint.kind != CheckpointPolicy::Kind::kNone) {
-    throw Error("--checkpoint " + options_.checkpoint.text +
+    throw Error(setting("checkpoint", "checkpoint policy") + " " + options_.checkpoint.text +
                 ": checkpointing applies to training; an inference pass keeps nothing for "
-                "backward (drop --checkpoint or use --mode train)");
+                "backward (drop " +
+                setting("checkpoint", "the policy") + " or use " +
+                setting("training", "a training step", "train") + ")");
   }
   if (!(options_.clip_grad_norm >= 0)) {
-    throw Error("--clip-grad-norm must be a positive number (0 = off), got " +
+    throw Error(setting("clip_grad_norm") + " must be a positive number (0 = off), got " +
                 std::to_string(options_.clip_grad_norm));
   }
   step_ = compile_step(graph, options_, optimizer_, loss_.get(), engine_, &context_);
@@ -72,7 +75,8 @@ Executor::~Executor() = default;
 
 void Executor::check_batch(const Graph& graph, int64_t batch) {
   if (batch <= 0) {
-    throw Error("--batch must be a positive number of images, got " + std::to_string(batch));
+    throw Error(setting("batch") + " must be a positive number of images, got " +
+                std::to_string(batch));
   }
   // Sizes are int64 bytes: refuse a batch whose largest feature map alone could overflow them
   // (blocked layouts pad channels up to 16x, so leave that much room).
@@ -81,7 +85,7 @@ void Executor::check_batch(const Graph& graph, int64_t batch) {
   constexpr int64_t kMaxBytes = int64_t{1} << 58;
   const int64_t most = kMaxBytes / (16 * 4 * largest);
   if (batch > most) {
-    throw Error("--batch " + std::to_string(batch) + ": model " + graph.name() +
+    throw Error(setting("batch") + " " + std::to_string(batch) + ": model " + graph.name() +
                 " would need feature maps beyond 2^58 bytes; use a batch below " +
                 std::to_string(most));
   }

@@ -30,7 +30,8 @@ NamedTensor Executor::read_tensor(const std::string& name) const {
     if (k == name) ref = r;
   }
   if (ref.buffer == kNoBuffer) {
-    throw Error("tensor \"" + name + "\" was not kept: pass --keep " + name);
+    throw Error("tensor \"" + name + "\" was not kept: pass " +
+                setting("keep", "its name among the tensors to keep", name));
   }
   NamedTensor t;
   t.name = name;

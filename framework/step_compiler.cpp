@@ -175,7 +175,7 @@ void Compiler::plan_output_or_loss(const Graph& graph) {
     bool found = false;
     for (const auto& [name, ref] : out_.kept) found = found || name == k;
     if (!found) {
-      throw Error("--keep " + k + ": model " + graph.name() +
+      throw Error(setting("keep", "kept tensor") + " " + k + ": model " + graph.name() +
                   " has no layer of that name (layer names are like PyTorch's, e.g. " +
                   nodes.back().layer->name() + ")");
     }
@@ -193,7 +193,8 @@ void Compiler::plan_output_or_loss(const Graph& graph) {
 
 void Compiler::plan_backward(const Graph& graph) {
   if (!options_.keep.empty()) {
-    throw Error("--keep applies to inference; a training step keeps what backward needs");
+    throw Error(setting("keep", "keeping tensors") +
+                " applies to inference; a training step keeps what backward needs");
   }
   const auto& nodes = graph.nodes();
   optimizer_->set_grad_scale(kNoBuffer);

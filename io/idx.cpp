@@ -138,12 +138,8 @@ class ByteSource {
   bool ended_ = false;  // gzip input: the last member ended
 };
 
-}  // namespace
-
-IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
-  ByteSource in(bytes, name);
-
-  // 1. Magic: 00 00 TT ND.
+// Step 1 of parse_idx: the magic 00 00 TT ND; returns ND, the number of dimensions.
+size_t read_magic(ByteSource& in, const std::string& name) {
   std::array<uint8_t, 4> magic{};
   const size_t magic_got = in.read(magic.data(), magic.size());
   if (magic_got < magic.size()) {
@@ -164,6 +160,36 @@ IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
     throw Error("idx: " + name + " declares " + std::to_string(ndims) +
                 " dimensions in its magic; only 1 to 4 dimensions are supported");
   }
+  return ndims;
+}
+
+// Step 3 of parse_idx: the `elements` data bytes into out->data, grown geometrically (64 KiB,
+// then doubling up to 16 MiB steps) so that a lying header costs at most about twice the bytes
+// the input really decodes to.
+void read_data(ByteSource& in, const std::string& name, uint64_t elements,
+               const std::string& dims_text, IdxArray* out) {
+  size_t have = 0;
+  while (have < elements) {
+    const size_t step = std::clamp(have, kFirstReadBytes, kReadChunkBytes);
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(elements - have, step));
+    out->data.resize(have + want);
+    const size_t got = in.read(out->data.data() + have, want);
+    have += got;
+    if (got < want) {
+      throw Error("idx: " + name + " is truncated: dims " + dims_text + " need " +
+                  std::to_string(elements) + " data bytes, found " + std::to_string(have) +
+                  "; re-download it");
+    }
+  }
+}
+
+}  // namespace
+
+IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
+  ByteSource in(bytes, name);
+
+  // 1. Magic: 00 00 TT ND.
+  const size_t ndims = read_magic(in, name);
 
   // 2. Big-endian u32 dims; their product must stay within kIdxMaxElements and within what the
   //    rest of the input can hold.
@@ -198,21 +224,8 @@ IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
                 " gzip bytes can hold (deflate expands at most 1032x); the header is corrupt");
   }
 
-  // 3. The data, grown geometrically (64 KiB, then doubling up to 16 MiB steps) so that a lying
-  //    header costs at most about twice the bytes the input really decodes to.
-  size_t have = 0;
-  while (have < elements) {
-    const size_t step = std::clamp(have, kFirstReadBytes, kReadChunkBytes);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(elements - have, step));
-    out.data.resize(have + want);
-    const size_t got = in.read(out.data.data() + have, want);
-    have += got;
-    if (got < want) {
-      throw Error("idx: " + name + " is truncated: dims " + dims_text + " need " +
-                  std::to_string(elements) + " data bytes, found " + std::to_string(have) +
-                  "; re-download it");
-    }
-  }
+  // 3. The data.
+  read_data(in, name, elements, dims_text, &out);
 
   // 4. Nothing may follow; reading past the end also makes zlib verify the gzip CRC and length.
   uint8_t extra = 0;
@@ -312,7 +325,8 @@ ImageSet load_fashion_mnist(const std::string& dir, const std::string& split, in
     if (!std::filesystem::is_regular_file(path, ec)) {
       throw Error("fashion-mnist: " + path +
                   " not found; install the Debian package dataset-fashion-mnist (apt-get install "
-                  "dataset-fashion-mnist) or pass --data-dir DIR");
+                  "dataset-fashion-mnist) or pass " +
+                  setting("data_dir", "the directory that holds them", "DIR"));
     }
   }
   IdxArray images = read_idx_gz(images_path);

@@ -135,7 +135,8 @@ std::vector<Interval> parse_planner_csv(std::istream& in, const std::string& nam
 
 std::vector<Interval> read_planner_csv(const std::string& path) {
   const auto fail_file = [&path](const std::string& what) {
-    throw Error("intervals file \"" + path + "\" " + what + " (check --intervals)");
+    throw Error("intervals file \"" + path + "\" " + what + " (check " +
+                setting("intervals", "its path") + ")");
   };
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail_file("is a directory, not a CSV file");

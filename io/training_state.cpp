@@ -76,14 +76,16 @@ int64_t metadata_int(const SafetensorsFile& f, const std::string& key, const std
   const auto it = f.metadata.find(key);
   const std::string bad = "training state " + path + ": metadata \"" + key + "\" ";
   if (it == f.metadata.end()) {
-    throw Error(bad + "is missing; the file was not written by cnnmem train --state-dir");
+    throw Error(bad + "is missing; the file was not written by a training run with " +
+                setting("state_dir"));
   }
   const std::string& v = it->second;
   char* end = nullptr;
   errno = 0;
   const long long n = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || n < 0) {
-    throw Error(bad + "is not a whole number; the file is corrupt: start again without --resume");
+    throw Error(bad + "is not a whole number; the file is corrupt: start again without " +
+                setting("resume"));
   }
   return n;
 }
@@ -134,31 +136,34 @@ TrainingState read_training_state(const std::string& dir) {
   const std::string path = training_state_path(dir);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    throw Error("--resume " + dir + ": no training state there (" + path +
-                " not found); start the run with --state-dir " + dir + " first, or drop --resume");
+    throw Error(setting("resume") + " " + dir + ": no training state there (" + path +
+                " not found); start the run with " + setting("state_dir") + " " + dir +
+                " first, or drop " + setting("resume"));
   }
   SafetensorsFile f;
   try {
     f = read_safetensors(path);
   } catch (const Error& e) {
-    throw Error("training state " + path + " is corrupt or truncated (" + e.what() +
-                "); start again without --resume");
+    throw Error("training state " + path + " is corrupt or truncated (" + e.marked() +
+                "); start again without " + setting("resume"));
   }
   const auto format = f.metadata.find("format");
   if (format == f.metadata.end() || format->second != kFormat) {
     throw Error("training state " + path +
                 " is not a cnnmem training state (no format \"cnnmem-training-state\" in its "
-                "metadata); point --resume at a --state-dir of cnnmem train");
+                "metadata); point " +
+                setting("resume") + " at a " + setting("state_dir") + " of a training run");
   }
   const auto version = f.metadata.find("version");
   if (version == f.metadata.end() || version->second != kVersion) {
     throw Error("training state " + path + " has an unknown version; resume it with the cnnmem " +
-                "that wrote it, or start again without --resume");
+                "that wrote it, or start again without " + setting("resume"));
   }
   const auto sum = f.metadata.find("checksum");
   if (sum == f.metadata.end() || sum->second != checksum(f.tensors, f.metadata)) {
     throw Error("training state " + path +
-                " fails its checksum: the file is corrupt; start again without --resume");
+                " fails its checksum: the file is corrupt; start again without " +
+                setting("resume"));
   }
 
   TrainingState s;
@@ -200,7 +205,8 @@ TrainingState read_training_state(const std::string& dir) {
       s.optimizer_state.size() != names.size()) {
     throw Error("training state " + path +
                 ": its losses or optimizer state do not match its step count; the file is "
-                "corrupt: start again without --resume");
+                "corrupt: start again without " +
+                setting("resume"));
   }
   return s;
 }
@@ -212,16 +218,16 @@ void check_same_config(const TrainingState& saved, const TrainingConfig& config,
     const auto it = have.find(key);
     const std::string was = it == have.end() ? "(none)" : it->second;
     if (was != value) {
-      throw Error("--resume " + dir + ": the state was saved with " + key + " " + was +
+      throw Error(setting("resume") + " " + dir + ": the state was saved with " + key + " " + was +
                   ", this run has " + key + " " + value +
-                  "; resume with the saved run's flags, or use a new --state-dir");
+                  "; resume with the saved run's settings, or use a new " + setting("state_dir"));
     }
     if (it != have.end()) have.erase(it);
   }
   if (!have.empty()) {
-    throw Error("--resume " + dir + ": the state was saved with " + have.begin()->first + " " +
-                have.begin()->second +
-                ", which this run does not set; resume with the saved run's flags");
+    throw Error(setting("resume") + " " + dir + ": the state was saved with " +
+                have.begin()->first + " " + have.begin()->second +
+                ", which this run does not set; resume with the saved run's settings");
   }
 }
 

@@ -12,6 +12,33 @@ namespace {
 dnnl::normalization_flags affine() {
   return dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
 }
+
+// The buffers the running-statistics update reads and writes.
+struct RunningStats {
+  BufferId mean, var, running_mean, running_var, count;
+};
+
+// The op that folds a training step's batch statistics into the running ones as PyTorch does:
+// momentum `m`, the variance unbiased over the `per_channel` values of each channel.
+void add_running_stats_op(StepBuilder& b, const std::string& op, const RunningStats& s, int64_t c,
+                          float m, int64_t per_channel) {
+  const float unbias =
+      static_cast<float>(static_cast<double>(per_channel) / static_cast<double>(per_channel - 1));
+  b.add_op(
+      op, Phase::kForward, {},
+      [=](const BufferTable& t) {
+        const float* bm = t.f32(s.mean);
+        const float* bv = t.f32(s.var);
+        float* rm = t.f32(s.running_mean);
+        float* rv = t.f32(s.running_var);
+        for (int64_t i = 0; i < c; ++i) {
+          rm[i] = (1 - m) * rm[i] + m * bm[i];
+          rv[i] = (1 - m) * rv[i] + m * bv[i] * unbias;
+        }
+        t.f32(s.count)[0] += 1;
+      },
+      {s.mean, s.var, s.running_mean, s.running_var, s.count}, static_cast<double>(4 * c));
+}
 }  // namespace
 
 BatchNorm2d::BatchNorm2d(std::string name, int64_t channels, double eps, double momentum)
@@ -111,26 +138,10 @@ TensorRef BatchNorm2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>
   b.add_op(name() + ".forward", phase,
            {b.call<dnnl::batch_normalization_forward>(*fwd_pd_, std::move(args))}, {}, {}, f);
   if (training && !recompute_) {
-    const BufferId mean = mean_.buffer, var = var_.buffer, rmean = running_mean_.buffer,
-                   rvar = running_var_.buffer, count = num_batches_tracked_.buffer;
-    const int64_t c = channels_;
-    const float m = momentum_;
-    const float unbias =
-        static_cast<float>(static_cast<double>(per_channel) / static_cast<double>(per_channel - 1));
-    b.add_op(
-        name() + ".running_stats", Phase::kForward, {},
-        [=](const BufferTable& t) {
-          const float* bm = t.f32(mean);
-          const float* bv = t.f32(var);
-          float* rm = t.f32(rmean);
-          float* rv = t.f32(rvar);
-          for (int64_t i = 0; i < c; ++i) {
-            rm[i] = (1 - m) * rm[i] + m * bm[i];
-            rv[i] = (1 - m) * rv[i] + m * bv[i] * unbias;
-          }
-          t.f32(count)[0] += 1;
-        },
-        {mean, var, rmean, rvar, count}, static_cast<double>(4 * c));
+    add_running_stats_op(b, name() + ".running_stats",
+                         {mean_.buffer, var_.buffer, running_mean_.buffer, running_var_.buffer,
+                          num_batches_tracked_.buffer},
+                         channels_, momentum_, per_channel);
     b.mark_last_op_stateful();
   }
   return dst;

@@ -141,8 +141,9 @@ Graph make_model(const std::string& name, const std::optional<Dims>& input) {
   try {
     return build(name, input);
   } catch (const Error& e) {
-    throw Error("--input " + dims_str(*input) + ": model " + name + " cannot take it (" + e.what() +
-                "); its standard input is " + dims_str(standard.input_dims()));
+    throw Error(setting("input") + " " + dims_str(*input) + ": model " + name +
+                " cannot take it (" + e.marked() + "); its standard input is " +
+                dims_str(standard.input_dims()));
   }
 }
 
@@ -161,7 +162,7 @@ Dims parse_input_dims(const std::string& text) {
     start = x + 1;
   }
   if (dims.size() != 3) {
-    throw Error("--input \"" + text +
+    throw Error(setting("input") + " \"" + text +
                 "\": write channels x height x width as positive numbers, e.g. 3x224x224");
   }
   return dims;

@@ -34,16 +34,16 @@ void adagrad_update(int64_t n, float* w, const float* g, float* sum, AdagradScal
 
 Adagrad::Adagrad(const OptimizerConfig& config) : cfg_(config) {
   optimizer_detail::require_own_options(cfg_, "adagrad",
-                                        {"--lr-decay", "--initial-accumulator-value", "--eps"});
+                                        {"lr_decay", "initial_accumulator_value", "eps"});
   cfg_.lr = or_default(cfg_.lr, 1e-2);
   cfg_.eps = or_default(cfg_.eps, 1e-10);
   cfg_.weight_decay = or_default(cfg_.weight_decay, 0);
   // PyTorch's checks and their order.
-  require_non_negative("adagrad", "--lr", cfg_.lr);
-  require_non_negative("adagrad", "--lr-decay", cfg_.lr_decay);
-  require_non_negative("adagrad", "--weight-decay", cfg_.weight_decay);
-  require_non_negative("adagrad", "--initial-accumulator-value", cfg_.initial_accumulator_value);
-  require_non_negative("adagrad", "--eps", cfg_.eps);
+  require_non_negative("adagrad", "lr", cfg_.lr);
+  require_non_negative("adagrad", "lr_decay", cfg_.lr_decay);
+  require_non_negative("adagrad", "weight_decay", cfg_.weight_decay);
+  require_non_negative("adagrad", "initial_accumulator_value", cfg_.initial_accumulator_value);
+  require_non_negative("adagrad", "eps", cfg_.eps);
 }
 
 std::string Adagrad::describe() const {

@@ -46,17 +46,17 @@ void adam_update(int64_t n, float* w, const float* g, float* m, float* v, float*
 Adam::Adam(const OptimizerConfig& config, const char* optimizer, double default_weight_decay,
            bool decoupled)
     : cfg_(config), decoupled_(decoupled) {
-  optimizer_detail::require_own_options(cfg_, optimizer, {"--betas", "--eps", "--amsgrad"});
+  optimizer_detail::require_own_options(cfg_, optimizer, {"betas", "eps", "amsgrad"});
   cfg_.lr = or_default(cfg_.lr, 1e-3);
   cfg_.eps = or_default(cfg_.eps, 1e-8);
   cfg_.weight_decay = or_default(cfg_.weight_decay, default_weight_decay);
-  require_non_negative(optimizer, "--lr", cfg_.lr);
-  require_non_negative(optimizer, "--eps", cfg_.eps);
+  require_non_negative(optimizer, "lr", cfg_.lr);
+  require_non_negative(optimizer, "eps", cfg_.eps);
   if (!(cfg_.beta1 >= 0 && cfg_.beta1 < 1) || !(cfg_.beta2 >= 0 && cfg_.beta2 < 1)) {
-    throw Error(std::string(optimizer) + ": --betas must each be in [0, 1), got " +
+    throw Error(std::string(optimizer) + ": " + setting("betas") + " must each be in [0, 1), got " +
                 number(cfg_.beta1) + "," + number(cfg_.beta2));
   }
-  require_non_negative(optimizer, "--weight-decay", cfg_.weight_decay);
+  require_non_negative(optimizer, "weight_decay", cfg_.weight_decay);
 }
 
 std::string Adam::describe() const {

@@ -31,9 +31,10 @@ std::string number(double v) {
   return s.str();
 }
 
-void require_non_negative(const char* optimizer, const char* flag, double value) {
+void require_non_negative(const char* optimizer, const char* key, double value) {
   if (!(value >= 0)) {
-    throw Error(std::string(optimizer) + ": " + flag + " must be >= 0, got " + number(value));
+    throw Error(std::string(optimizer) + ": " + setting(key) + " must be >= 0, got " +
+                number(value));
   }
 }
 
@@ -41,23 +42,23 @@ void require_own_options(const OptimizerConfig& config, const char* optimizer,
                          const std::vector<std::string>& own) {
   // Every option that not all optimizers have, and whether `config` sets it.
   const std::pair<const char*, bool> options[] = {
-      {"--eps", !std::isnan(config.eps)},
-      {"--momentum", config.momentum != 0},
-      {"--dampening", config.dampening != 0},
-      {"--nesterov", config.nesterov},
-      {"--betas", config.beta1 != 0.9 || config.beta2 != 0.999},
-      {"--amsgrad", config.amsgrad},
-      {"--alpha", config.alpha != 0.99},
-      {"--centered", config.centered},
-      {"--lr-decay", config.lr_decay != 0},
-      {"--initial-accumulator-value", config.initial_accumulator_value != 0},
+      {"eps", !std::isnan(config.eps)},
+      {"momentum", config.momentum != 0},
+      {"dampening", config.dampening != 0},
+      {"nesterov", config.nesterov},
+      {"betas", config.beta1 != 0.9 || config.beta2 != 0.999},
+      {"amsgrad", config.amsgrad},
+      {"alpha", config.alpha != 0.99},
+      {"centered", config.centered},
+      {"lr_decay", config.lr_decay != 0},
+      {"initial_accumulator_value", config.initial_accumulator_value != 0},
   };
-  for (const auto& [flag, set] : options) {
-    if (!set || std::find(own.begin(), own.end(), flag) != own.end()) continue;
-    std::string list;
-    for (const std::string& o : own) list += " " + o;
-    throw Error(std::string(optimizer) + ": " + flag + " is not an option of " + optimizer +
-                " (it has --lr --weight-decay" + list + ")");
+  for (const auto& [key, set] : options) {
+    if (!set || std::find(own.begin(), own.end(), key) != own.end()) continue;
+    std::string list = setting("lr") + " " + setting("weight_decay");
+    for (const std::string& o : own) list += " " + setting(o);
+    throw Error(std::string(optimizer) + ": " + setting(key) + " is not an option of " + optimizer +
+                " (it has " + list + ")");
   }
 }
 

@@ -84,10 +84,11 @@ inline double or_default(double value, double fallback) {
 }
 // Shortest readable form of a hyper-parameter: 0.001, 1e-08, -1.
 std::string number(double v);
-// Throws Error("<optimizer>: <flag> must be >= 0, got <value>") unless value >= 0 (NaN fails).
-void require_non_negative(const char* optimizer, const char* flag, double value);
-// Throws Error("<optimizer>: <flag> does not apply ...") when `config` sets an option that is not
-// in `own` (flag names: "--momentum", "--betas", ...).
+// Throws Error("<optimizer>: <key> must be >= 0, got <value>") unless value >= 0 (NaN fails);
+// `key` names the OptimizerConfig setting ("lr", "weight_decay"), marked with setting().
+void require_non_negative(const char* optimizer, const char* key, double value);
+// Throws Error("<optimizer>: <key> is not an option of <optimizer> ...") when `config` sets an
+// option that is not in `own` (setting keys: "momentum", "betas", "lr_decay", ...).
 void require_own_options(const OptimizerConfig& config, const char* optimizer,
                          const std::vector<std::string>& own);
 }  // namespace optimizer_detail

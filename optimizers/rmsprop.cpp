@@ -45,17 +45,16 @@ void rmsprop_update(int64_t n, float* w, const float* g, float* sq, float* grad_
 }  // namespace
 
 RmsProp::RmsProp(const OptimizerConfig& config) : cfg_(config) {
-  optimizer_detail::require_own_options(cfg_, "rmsprop",
-                                        {"--alpha", "--eps", "--momentum", "--centered"});
+  optimizer_detail::require_own_options(cfg_, "rmsprop", {"alpha", "eps", "momentum", "centered"});
   cfg_.lr = or_default(cfg_.lr, 1e-2);
   cfg_.eps = or_default(cfg_.eps, 1e-8);
   cfg_.weight_decay = or_default(cfg_.weight_decay, 0);
   // PyTorch's checks and their order; it accepts alpha > 1, so does cnnmem.
-  require_non_negative("rmsprop", "--lr", cfg_.lr);
-  require_non_negative("rmsprop", "--eps", cfg_.eps);
-  require_non_negative("rmsprop", "--momentum", cfg_.momentum);
-  require_non_negative("rmsprop", "--weight-decay", cfg_.weight_decay);
-  require_non_negative("rmsprop", "--alpha", cfg_.alpha);
+  require_non_negative("rmsprop", "lr", cfg_.lr);
+  require_non_negative("rmsprop", "eps", cfg_.eps);
+  require_non_negative("rmsprop", "momentum", cfg_.momentum);
+  require_non_negative("rmsprop", "weight_decay", cfg_.weight_decay);
+  require_non_negative("rmsprop", "alpha", cfg_.alpha);
 }
 
 std::string RmsProp::describe() const {

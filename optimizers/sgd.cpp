@@ -34,18 +34,20 @@ void sgd_update(int64_t n, float* w, const float* g, float* m, SgdScalars k) {
 }  // namespace
 
 Sgd::Sgd(const OptimizerConfig& config) : cfg_(config) {
-  optimizer_detail::require_own_options(cfg_, "sgd", {"--momentum", "--dampening", "--nesterov"});
+  optimizer_detail::require_own_options(cfg_, "sgd", {"momentum", "dampening", "nesterov"});
   cfg_.lr = or_default(cfg_.lr, 0.01);
   cfg_.weight_decay = or_default(cfg_.weight_decay, 0);
-  require_non_negative("sgd", "--lr", cfg_.lr);
-  require_non_negative("sgd", "--momentum", cfg_.momentum);
+  require_non_negative("sgd", "lr", cfg_.lr);
+  require_non_negative("sgd", "momentum", cfg_.momentum);
   if (!(cfg_.dampening >= 0 && cfg_.dampening <= 1)) {
-    throw Error("sgd: --dampening must be in [0, 1], got " + number(cfg_.dampening));
+    throw Error("sgd: " + setting("dampening") + " must be in [0, 1], got " +
+                number(cfg_.dampening));
   }
-  require_non_negative("sgd", "--weight-decay", cfg_.weight_decay);
+  require_non_negative("sgd", "weight_decay", cfg_.weight_decay);
   if (cfg_.nesterov && (cfg_.momentum <= 0 || cfg_.dampening != 0)) {
-    throw Error("sgd: --nesterov needs --momentum > 0 and --dampening 0, got momentum " +
-                number(cfg_.momentum) + ", dampening " + number(cfg_.dampening));
+    throw Error("sgd: " + setting("nesterov") + " needs " + setting("momentum") + " > 0 and " +
+                setting("dampening") + " 0, got momentum " + number(cfg_.momentum) +
+                ", dampening " + number(cfg_.dampening));
   }
 }
 

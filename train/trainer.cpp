@@ -64,7 +64,8 @@ TrainData load_train_data(const std::string& name, const std::string& dir, const
   if (graph.input_dims() != Dims{1, 28, 28} || graph.classes() != 10) {
     throw Error("model " + graph.name() + " takes " + dims_str(graph.input_dims()) +
                 " input with " + std::to_string(graph.classes()) +
-                " classes; fashion-mnist is 1x28x28 with 10 classes: use --data synthetic");
+                " classes; fashion-mnist is 1x28x28 with 10 classes: use " +
+                setting("data", "the synthetic data set", "synthetic"));
   }
   ImageSet train_set = load_fashion_mnist(dir, "train", graph.classes());
   ImageSet test_set = load_fashion_mnist(dir, "test", graph.classes());
@@ -157,8 +158,8 @@ std::string rng_text(const std::mt19937_64& rng) {
 Error diverged(int64_t step, int64_t epoch, const std::string& what, const TrainOptions& o,
                bool saved) {
   std::string msg = "training diverged at step " + std::to_string(step + 1) + " (epoch " +
-                    std::to_string(epoch + 1) + "): " + what +
-                    "; lower --lr (e.g. by 10x) and train again";
+                    std::to_string(epoch + 1) + "): " + what + "; lower " + setting("lr") +
+                    " (e.g. by 10x) and train again";
   if (saved) msg += " (the last good training state stays in " + o.state_dir + ")";
   return Error(msg);
 }
@@ -225,10 +226,11 @@ TrainingRun::TrainingRun(Executor& executor, const TrainData& data, const TrainO
       rng_(options.seed) {
   if (per_epoch_ == 0) {
     throw Error("the " + data.name + " training set has " + std::to_string(samples_.count) +
-                " images, fewer than --batch " + std::to_string(batch_) + ": use a smaller batch");
+                " images, fewer than " + setting("batch") + " " + std::to_string(batch_) +
+                ": use a smaller batch");
   }
   if (options.epochs <= 0 && options.max_steps <= 0) {
-    throw Error("--epochs must be positive (or give --max-steps)");
+    throw Error(setting("epochs") + " must be positive (or give " + setting("max_steps") + ")");
   }
   total_ = options.max_steps > 0 ? options.max_steps : options.epochs * per_epoch_;
   r_.losses.reserve(static_cast<size_t>(total_));
@@ -239,16 +241,17 @@ TrainingRun::TrainingRun(Executor& executor, const TrainData& data, const TrainO
 
 void TrainingRun::restore(const TrainingState& s) {
   if (s.steps > total_) {
-    throw Error("--resume: the saved run is at step " + std::to_string(s.steps) +
-                ", past this run's " + std::to_string(total_) +
-                " steps; raise --max-steps or --epochs");
+    throw Error(setting("resume") + ": the saved run is at step " + std::to_string(s.steps) +
+                ", past this run's " + std::to_string(total_) + " steps; raise " +
+                setting("max_steps") + " or " + setting("epochs"));
   }
   std::istringstream in(s.rng);
   in >> rng_;
   if (in.fail() || s.step_in_epoch >= per_epoch_ ||
       s.epoch * per_epoch_ + s.step_in_epoch != s.steps) {
-    throw Error("--resume: the saved data position (epoch " + std::to_string(s.epoch) + ", step " +
-                std::to_string(s.step_in_epoch) + ") does not fit " + std::to_string(per_epoch_) +
+    throw Error(setting("resume") + ": the saved data position (epoch " + std::to_string(s.epoch) +
+                ", step " + std::to_string(s.step_in_epoch) + ") does not fit " +
+                std::to_string(per_epoch_) +
                 " steps an epoch of this data set; resume with the saved run's data and batch");
   }
   const std::string source = "training state " + training_state_path(options_.state_dir);

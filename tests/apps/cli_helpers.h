@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,6 +22,23 @@ using json = nlohmann::json;
 
 inline const std::vector<std::string> kTags = {
     "weight", "grad", "optimizer_state", "activation", "activation_grad", "workspace", "input"};
+
+// `base` with `extra` appended: a base command plus the flags a case adds.
+inline std::vector<std::string> with(const std::vector<std::string>& base,
+                                     const std::vector<std::string>& extra) {
+  std::vector<std::string> out = base;
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+// The "losses" array of a train --json object (NaN for an entry that is not a number).
+inline std::vector<double> losses_of(const json& j) {
+  std::vector<double> out;
+  if (j.contains("losses") && j["losses"].is_array()) {
+    for (const json& v : j["losses"]) out.push_back(v.is_number() ? v.get<double>() : NAN);
+  }
+  return out;
+}
 
 inline std::string command_line(const std::vector<std::string>& args) {
   std::string s = "cnnmem";

@@ -210,17 +210,18 @@ TEST(StepCompiler, ScratchpadIsOneSharedWorkspaceBufferThatCheckpointingNeverCop
 
 TEST(StepCompiler, UnknownKeepNameIsAUserError) {
   const Graph g = tiny_model();
-  EXPECT_EQ(error_of([&] {
-              compile(g, false, {"fc1", "nope"});
-            }),
-            "--keep nope: model tiny has no layer of that name (layer names are like PyTorch's, "
-            "e.g. fc2)");
+  EXPECT_EQ(
+      error_of([&] {
+        compile(g, false, {"fc1", "nope"});
+      }),
+      "kept tensor nope: model tiny has no layer of that name (layer names are like PyTorch's, "
+      "e.g. fc2)");
 }
 
 TEST(StepCompiler, KeepInTrainingIsAUserError) {
   const Graph g = tiny_model();
   EXPECT_EQ(error_of([&] { compile(g, true, {"fc1"}); }),
-            "--keep applies to inference; a training step keeps what backward needs");
+            "keeping tensors applies to inference; a training step keeps what backward needs");
 }
 
 // Inference takes any output; training with class targets needs one logit per class.

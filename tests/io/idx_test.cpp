@@ -164,7 +164,7 @@ TEST_F(IdxTest, LoadsSyntheticTrainAndTestSplits) {
 TEST_F(IdxTest, FashionRejectsBadArguments) {
   expect_error([&] { load_fashion_mnist(path("absent"), "train"); },
                "install the Debian package dataset-fashion-mnist (apt-get install "
-               "dataset-fashion-mnist) or pass --data-dir DIR");
+               "dataset-fashion-mnist) or pass the directory that holds them");
   write_set("train", 1, 1, 1, {0});
   expect_error([&] { load_fashion_mnist(dir_.string(), "validation"); }, "unknown split");
   expect_error([&] { load_fashion_mnist(dir_.string(), "train", 0); }, "classes = 0");

@@ -165,71 +165,69 @@ struct BadCase {
 
 std::vector<BadCase> bad_cases() {
   return {
-      {make("sgd", [](auto& c) { c.lr = -1; }), "sgd: --lr must be >= 0, got -1"},
-      {make("sgd", [](auto& c) { c.momentum = -0.5; }), "sgd: --momentum must be >= 0, got -0.5"},
+      {make("sgd", [](auto& c) { c.lr = -1; }), "sgd: lr must be >= 0, got -1"},
+      {make("sgd", [](auto& c) { c.momentum = -0.5; }), "sgd: momentum must be >= 0, got -0.5"},
       {make("sgd", [](auto& c) { c.momentum = 0.9, c.dampening = 1.5; }),
-       "sgd: --dampening must be in [0, 1], got 1.5"},
+       "sgd: dampening must be in [0, 1], got 1.5"},
       {make("sgd", [](auto& c) { c.weight_decay = -1e-4; }),
-       "sgd: --weight-decay must be >= 0, got -0.0001"},
+       "sgd: weight_decay must be >= 0, got -0.0001"},
       {make("sgd", [](auto& c) { c.nesterov = true; }),
-       "sgd: --nesterov needs --momentum > 0 and --dampening 0, got momentum 0, dampening 0"},
+       "sgd: nesterov needs momentum > 0 and dampening 0, got momentum 0, dampening 0"},
       {make("sgd", [](auto& c) { c.nesterov = true, c.momentum = 0.9, c.dampening = 0.1; }),
-       "sgd: --nesterov needs --momentum > 0 and --dampening 0, got momentum 0.9, dampening 0.1"},
-      {make("adam", [](auto& c) { c.lr = -1; }), "adam: --lr must be >= 0, got -1"},
-      {make("adam", [](auto& c) { c.eps = -1e-8; }), "adam: --eps must be >= 0, got -1e-08"},
+       "sgd: nesterov needs momentum > 0 and dampening 0, got momentum 0.9, dampening 0.1"},
+      {make("adam", [](auto& c) { c.lr = -1; }), "adam: lr must be >= 0, got -1"},
+      {make("adam", [](auto& c) { c.eps = -1e-8; }), "adam: eps must be >= 0, got -1e-08"},
       {make("adam", [](auto& c) { c.beta1 = 1; }),
-       "adam: --betas must each be in [0, 1), got 1,0.999"},
+       "adam: betas must each be in [0, 1), got 1,0.999"},
       {make("adam", [](auto& c) { c.beta2 = -0.1; }),
-       "adam: --betas must each be in [0, 1), got 0.9,-0.1"},
+       "adam: betas must each be in [0, 1), got 0.9,-0.1"},
       {make("adam", [](auto& c) { c.weight_decay = -1; }),
-       "adam: --weight-decay must be >= 0, got -1"},
+       "adam: weight_decay must be >= 0, got -1"},
       {make("adamw", [](auto& c) { c.weight_decay = -1; }),
-       "adamw: --weight-decay must be >= 0, got -1"},
+       "adamw: weight_decay must be >= 0, got -1"},
       {make("adamw", [](auto& c) { c.beta1 = 1.5; }),
-       "adamw: --betas must each be in [0, 1), got 1.5,0.999"},
-      {make("rmsprop", [](auto& c) { c.lr = -1; }), "rmsprop: --lr must be >= 0, got -1"},
-      {make("rmsprop", [](auto& c) { c.alpha = -1; }), "rmsprop: --alpha must be >= 0, got -1"},
-      {make("rmsprop", [](auto& c) { c.eps = -1; }), "rmsprop: --eps must be >= 0, got -1"},
-      {make("rmsprop", [](auto& c) { c.momentum = -1; }),
-       "rmsprop: --momentum must be >= 0, got -1"},
+       "adamw: betas must each be in [0, 1), got 1.5,0.999"},
+      {make("rmsprop", [](auto& c) { c.lr = -1; }), "rmsprop: lr must be >= 0, got -1"},
+      {make("rmsprop", [](auto& c) { c.alpha = -1; }), "rmsprop: alpha must be >= 0, got -1"},
+      {make("rmsprop", [](auto& c) { c.eps = -1; }), "rmsprop: eps must be >= 0, got -1"},
+      {make("rmsprop", [](auto& c) { c.momentum = -1; }), "rmsprop: momentum must be >= 0, got -1"},
       {make("rmsprop", [](auto& c) { c.weight_decay = -1; }),
-       "rmsprop: --weight-decay must be >= 0, got -1"},
-      {make("adagrad", [](auto& c) { c.lr = -1; }), "adagrad: --lr must be >= 0, got -1"},
-      {make("adagrad", [](auto& c) { c.lr_decay = -1; }),
-       "adagrad: --lr-decay must be >= 0, got -1"},
+       "rmsprop: weight_decay must be >= 0, got -1"},
+      {make("adagrad", [](auto& c) { c.lr = -1; }), "adagrad: lr must be >= 0, got -1"},
+      {make("adagrad", [](auto& c) { c.lr_decay = -1; }), "adagrad: lr_decay must be >= 0, got -1"},
       {make("adagrad", [](auto& c) { c.initial_accumulator_value = -1; }),
-       "adagrad: --initial-accumulator-value must be >= 0, got -1"},
-      {make("adagrad", [](auto& c) { c.eps = -1; }), "adagrad: --eps must be >= 0, got -1"},
+       "adagrad: initial_accumulator_value must be >= 0, got -1"},
+      {make("adagrad", [](auto& c) { c.eps = -1; }), "adagrad: eps must be >= 0, got -1"},
       {make("adagrad", [](auto& c) { c.weight_decay = -1; }),
-       "adagrad: --weight-decay must be >= 0, got -1"},
+       "adagrad: weight_decay must be >= 0, got -1"},
       // An option the optimizer does not have, as torch.optim refuses an unexpected keyword.
       {make("adam", [](auto& c) { c.momentum = 0.9; }),
-       "adam: --momentum is not an option of adam (it has --lr --weight-decay --betas --eps "
-       "--amsgrad)"},
+       "adam: momentum is not an option of adam (it has lr weight_decay betas eps "
+       "amsgrad)"},
       {make("sgd", [](auto& c) { c.eps = 1e-8; }),
-       "sgd: --eps is not an option of sgd (it has --lr --weight-decay --momentum --dampening "
-       "--nesterov)"},
+       "sgd: eps is not an option of sgd (it has lr weight_decay momentum dampening "
+       "nesterov)"},
       {make("sgd", [](auto& c) { c.amsgrad = true; }),
-       "sgd: --amsgrad is not an option of sgd (it has --lr --weight-decay --momentum --dampening "
-       "--nesterov)"},
+       "sgd: amsgrad is not an option of sgd (it has lr weight_decay momentum dampening "
+       "nesterov)"},
       {make("adamw", [](auto& c) { c.alpha = 0.9; }),
-       "adamw: --alpha is not an option of adamw (it has --lr --weight-decay --betas --eps "
-       "--amsgrad)"},
+       "adamw: alpha is not an option of adamw (it has lr weight_decay betas eps "
+       "amsgrad)"},
       {make("rmsprop", [](auto& c) { c.beta1 = 0.8; }),
-       "rmsprop: --betas is not an option of rmsprop (it has --lr --weight-decay --alpha --eps "
-       "--momentum --centered)"},
+       "rmsprop: betas is not an option of rmsprop (it has lr weight_decay alpha eps "
+       "momentum centered)"},
       {make("adagrad", [](auto& c) { c.centered = true; }),
-       "adagrad: --centered is not an option of adagrad (it has --lr --weight-decay --lr-decay "
-       "--initial-accumulator-value --eps)"},
+       "adagrad: centered is not an option of adagrad (it has lr weight_decay lr_decay "
+       "initial_accumulator_value eps)"},
       {make("rmsprop", [](auto& c) { c.lr_decay = 0.1; }),
-       "rmsprop: --lr-decay is not an option of rmsprop (it has --lr --weight-decay --alpha --eps "
-       "--momentum --centered)"},
+       "rmsprop: lr_decay is not an option of rmsprop (it has lr weight_decay alpha eps "
+       "momentum centered)"},
       {make("adam", [](auto& c) { c.initial_accumulator_value = 0.1; }),
-       "adam: --initial-accumulator-value is not an option of adam (it has --lr --weight-decay "
-       "--betas --eps --amsgrad)"},
+       "adam: initial_accumulator_value is not an option of adam (it has lr weight_decay "
+       "betas eps amsgrad)"},
       {make("sgd", [](auto& c) { c.momentum = 0.9, c.centered = true; }),
-       "sgd: --centered is not an option of sgd (it has --lr --weight-decay --momentum "
-       "--dampening --nesterov)"},
+       "sgd: centered is not an option of sgd (it has lr weight_decay momentum "
+       "dampening nesterov)"},
       {make("lion"), "unknown optimizer \"lion\": use sgd, adam, adamw, rmsprop or adagrad"},
   };
 }

@@ -146,11 +146,11 @@ TEST(Trainer, RejectsABatchLargerThanTheDataAndNoLength) {
   const auto s = setup(/*batch=*/32);  // the data was made for batch 2: 16 images
   TrainOptions o;
   EXPECT_EQ(error_of([&] { train(*s->ex, s->data, o); }),
-            "the synthetic training set has 16 images, fewer than --batch 32: use a smaller batch");
+            "the synthetic training set has 16 images, fewer than batch 32: use a smaller batch");
   const auto t = setup();
   o.epochs = 0;
   EXPECT_EQ(error_of([&] { train(*t->ex, t->data, o); }),
-            "--epochs must be positive (or give --max-steps)");
+            "epochs must be positive (or give max_steps)");
 }
 
 TEST(Trainer, UnknownDataSetIsRejected) {
@@ -159,7 +159,7 @@ TEST(Trainer, UnknownDataSetIsRejected) {
             "unknown data set \"cifar\": use fashion-mnist or synthetic");
   EXPECT_EQ(error_of([&] { load_train_data("fashion-mnist", "", g, 2, 1); }),
             "model tiny takes 1x2x2 input with 3 classes; fashion-mnist is 1x28x28 with 10 "
-            "classes: use --data synthetic");
+            "classes: use the synthetic data set");
 }
 
 }  // namespace
