@@ -13,6 +13,9 @@
 #include "layers/add.h"
 #include "layers/batch_norm2d.h"
 #include "layers/binary.h"
+#include "layers/channel_shuffle.h"
+#include "layers/channel_slice.h"
+#include "layers/concat.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/elu.h"
@@ -48,12 +51,6 @@ std::string not_yet(const OnnxLayerSpec& s) {
       return s.activation == OnnxActivation::kPRelu ? "PRelu" : "";
     case OnnxLayerKind::kBinary:
       return s.inputs.size() == 2 ? "" : "an element-wise op with a constant operand";
-    case OnnxLayerKind::kConcat:
-      return "Concat";
-    case OnnxLayerKind::kChannelSlice:
-      return "a slice of the channels";
-    case OnnxLayerKind::kChannelShuffle:
-      return "the channel shuffle";
     case OnnxLayerKind::kResize: {
       const bool nearest = s.resize_mode == OnnxResizeMode::kNearest;
       const bool torch_nearest = s.coordinate_mode == "asymmetric" && s.nearest_mode == "floor";
@@ -173,6 +170,12 @@ std::unique_ptr<Layer> make_elementwise(const OnnxLayerSpec& s) {
       o.value = s.pad_value;
       return std::make_unique<Pad>(s.name, o);
     }
+    case OnnxLayerKind::kConcat:
+      return std::make_unique<Concat>(s.name);
+    case OnnxLayerKind::kChannelSlice:
+      return std::make_unique<ChannelSlice>(s.name, s.channel_begin, s.channel_end);
+    case OnnxLayerKind::kChannelShuffle:
+      return std::make_unique<ChannelShuffle>(s.name, s.groups);
     case OnnxLayerKind::kLayerNorm:
       return std::make_unique<LayerNorm2d>(s.name, s.in_channels, s.eps, s.bias);
     case OnnxLayerKind::kGroupNorm:
