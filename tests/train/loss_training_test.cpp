@@ -25,13 +25,13 @@ Graph segmenter() {
   return g;
 }
 
-struct Run {
+struct LossRun {
   TrainData data;
   TrainResult result;
   MemoryStats predicted, measured;
 };
 
-Run train_with(const std::string& loss, int64_t steps) {
+LossRun train_with(const std::string& loss, int64_t steps) {
   const Graph g = segmenter();
   OptimizerConfig cfg;
   cfg.name = "adam";
@@ -42,7 +42,7 @@ Run train_with(const std::string& loss, int64_t steps) {
   Executor ex(g, o, opt.get(), make_loss(loss));
   ex.bind();
   ex.init_weights(1);
-  Run r;
+  LossRun r;
   r.data = load_train_data("synthetic", "", g, o.batch, 1, ex.target());
   TrainOptions t;
   t.max_steps = steps;
@@ -54,9 +54,9 @@ Run train_with(const std::string& loss, int64_t steps) {
 }
 
 TEST(LossTraining, EveryLossTrainsWithItsOwnTargets) {
-  for (const std::string& loss : {"mse", "bce-with-logits", "pixel-cross-entropy"}) {
+  for (const std::string loss : {"mse", "bce-with-logits", "pixel-cross-entropy"}) {
     SCOPED_TRACE(loss);
-    const Run r = train_with(loss, 40);
+    const LossRun r = train_with(loss, 40);
     const TargetShape& target = r.data.target;
     EXPECT_EQ(target.elements, loss == "pixel-cross-entropy" ? 16 : 48);
     EXPECT_EQ(r.data.train_labels.size(), static_cast<size_t>(32 * target.elements));
