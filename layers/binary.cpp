@@ -132,7 +132,7 @@ TensorRef Binary::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   memory::dims out_n = {in_dims_[0][0]};
   out_n.insert(out_n.end(), out.begin(), out.end());
   swapped_ = x[0].md.dims() != out_n;
-  const TensorRef& full = x[swapped_ ? 1 : 0];
+  TensorRef full = x[swapped_ ? 1 : 0];
   const TensorRef& other = x[swapped_ ? 0 : 1];
   const dnnl::primitive_attr& attr = b.attr();
   // Broadcasting: oneDNN 2.6's jit binary gives wrong values for some spatial patterns with a
@@ -151,7 +151,16 @@ TensorRef Binary::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   if (!src1_md) src1_md = plain(od);
   const dnnl::binary::primitive_desc pd_made(
       dnnl::binary::desc(binary_algorithm(op_), full.md, *src1_md, full.md), attr, b.engine());
-  const std::optional<dnnl::binary::primitive_desc> pd = pd_made;
+  std::optional<dnnl::binary::primitive_desc> pd = pd_made;
+  if (!is_jit(pd->impl_info_str()) && !same && full.md != plain(out_n)) {
+    // A layout without a jit per-channel kernel (aBcd8b after regnet's 8-channel groups):
+    // the full input is reordered to plain NCHW, where the kernel is jit.
+    full = b.reorder_to(full, plain(out_n), name() + ".src" + (swapped_ ? "1" : "0"),
+                        b.training() ? Tag::kActivation : Tag::kWorkspace, Phase::kForward);
+    src1_md = plain(od);
+    pd.emplace(dnnl::binary::desc(binary_algorithm(op_), full.md, *src1_md, full.md), attr,
+               b.engine());
+  }
   if (!is_jit(pd->impl_info_str())) {
     throw Error(error_prefix() + "oneDNN 2.6 has no fast kernel broadcasting " +
                 dims_str(Dims(od.begin() + 1, od.end())) + " onto " + dims_str(out) +
