@@ -81,7 +81,7 @@ double BatchNorm2d::flops(const std::vector<Dims>& /*in*/, const Dims& out) cons
 }
 
 TensorRef BatchNorm2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
-  const TensorRef& src = in[0];
+  TensorRef src = in[0];
   const memory::dims d = src.md.dims();
   CNNMEM_CHECK(d.size() == 4);
   infer({{d[1], d[2], d[3]}});
@@ -98,6 +98,14 @@ TensorRef BatchNorm2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   fwd_pd_.emplace(dnnl::batch_normalization_forward::desc(prop, src.md, eps_, flags), b.attr(),
                   b.engine());
+  if (std::string(fwd_pd_->impl_info_str()).find("ref") != std::string::npos) {
+    // oneDNN 2.6 has only its reference kernel for some layouts a convolution picks (aBcd4b
+    // after resnext's 4-channel groups): normalise a channels-last copy instead.
+    src = b.reorder_to(src, memory::desc(d, memory::data_type::f32, memory::format_tag::acdb),
+                       name() + ".src", training ? Tag::kActivation : Tag::kWorkspace, phase);
+    fwd_pd_.emplace(dnnl::batch_normalization_forward::desc(prop, src.md, eps_, flags), b.attr(),
+                    b.engine());
+  }
   const memory::desc vec({channels_}, memory::data_type::f32, memory::format_tag::a);
   CNNMEM_CHECK(fwd_pd_->mean_desc() == vec && fwd_pd_->variance_desc() == vec);
   if (!recompute_) {

@@ -1,5 +1,7 @@
 #include "layers/eltwise.h"
 
+#include <string>
+
 #include "framework/error.h"
 
 namespace cnnmem {
@@ -47,12 +49,38 @@ Dims Eltwise::infer(const std::vector<Dims>& in) const {
   return in[0];
 }
 
+bool Eltwise::has_ref_kernel(const StepBuilder& b, const dnnl::memory::desc& md) const {
+  const auto is_ref = [](const char* impl) {
+    return std::string(impl).find("ref") != std::string::npos;
+  };
+  if (is_ref(fwd_pd_->impl_info_str())) return true;
+  if (affine_ && is_ref(linear_pd(b, md, affine_->scale, affine_->shift).impl_info_str())) {
+    return true;
+  }
+  if (!b.training()) return false;
+  const dnnl::eltwise_backward::primitive_desc bwd(
+      dnnl::eltwise_backward::desc(algorithm_, md, md, alpha_, beta_), b.attr(), b.engine(),
+      *fwd_pd_);
+  return is_ref(bwd.impl_info_str());
+}
+
 TensorRef Eltwise::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) {
-  const TensorRef& src = in[0];
+  TensorRef src = in[0];
   const auto prop =
       b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   fwd_pd_.emplace(dnnl::eltwise_forward::desc(prop, algorithm_, src.md, alpha_, beta_), b.attr(),
                   b.engine());
+  if (!fused_ && src.md.dims().size() == 4 && has_ref_kernel(b, src.md)) {
+    // oneDNN 2.6 has only reference kernels for some padded blocked tensors (nChw16c with 120
+    // channels at 1x1, hard-swish's backward at 184): work on a dense channels-last copy.
+    src = b.reorder_to(in[0],
+                       dnnl::memory::desc(src.md.dims(), dnnl::memory::data_type::f32,
+                                          dnnl::memory::format_tag::acdb),
+                       name() + ".src", b.training() ? Tag::kActivation : Tag::kWorkspace,
+                       Phase::kForward);
+    fwd_pd_.emplace(dnnl::eltwise_forward::desc(prop, algorithm_, src.md, alpha_, beta_), b.attr(),
+                    b.engine());
+  }
   if (fused_) {
     CNNMEM_CHECK(from_dst_ && !affine_);
     in_place_ = true;

@@ -52,6 +52,9 @@ class Eltwise : public Layer {
   dnnl::algorithm algorithm_;
   float alpha_, beta_;
   std::optional<EltwiseAffine> affine_;
+  // Forward (as planned in fwd_pd_), the affine or, in training, backward on `md` would run
+  // oneDNN's reference kernel.
+  bool has_ref_kernel(const StepBuilder& b, const dnnl::memory::desc& md) const;
   bool from_dst_;
   std::optional<dnnl::eltwise_forward::primitive_desc> fwd_pd_;
   TensorRef src_;  // saved for backward when !from_dst_

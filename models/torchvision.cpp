@@ -12,6 +12,7 @@
 #include "layers/pool2d.h"
 #include "layers/relu.h"
 #include "layers/relu6.h"
+#include "models/torchvision_parts.h"
 
 namespace cnnmem {
 namespace {
@@ -103,17 +104,25 @@ int conv_bn(Graph& g, int from, const std::string& conv_name, const std::string&
 
 // One residual block (BasicBlock, or Bottleneck when `bottleneck`) reading node `x`; returns
 // the node of its output.
+// A Bottleneck's 3x3 convolution has `groups` groups of planes * width / 64 channels each
+// (torchvision's groups and width_per_group: resnext 32 x 4, wide_resnet 1 x 128).
+struct ResnetWidth {
+  int64_t groups = 1;
+  int64_t width_per_group = 64;
+};
+
 int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t planes, int64_t stride,
-                 bool bottleneck) {
+                 bool bottleneck, const ResnetWidth& w) {
   const int64_t out = bottleneck ? planes * 4 : planes;
   int y = 0;
   if (bottleneck) {
-    y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, planes, 1, 1, 0, 1, false));
+    const int64_t width = planes * w.width_per_group / 64 * w.groups;
+    y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, width, 1, 1, 0, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
     y = conv_bn(g, y, p + "conv2", p + "bn2",
-                Conv2dOptions(planes, planes, 3, stride, 1, 1, false));
+                Conv2dOptions(width, width, 3, stride, 1, 1, false, w.groups));
     y = g.add(std::make_unique<Relu>(p + "relu2"), {y});
-    y = conv_bn(g, y, p + "conv3", p + "bn3", Conv2dOptions(planes, out, 1, 1, 0, 1, false));
+    y = conv_bn(g, y, p + "conv3", p + "bn3", Conv2dOptions(width, out, 1, 1, 0, 1, false));
   } else {
     y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, planes, 3, stride, 1, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
@@ -129,7 +138,7 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
 }
 
 Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck,
-             const Dims& input) {
+             const Dims& input, const ResnetWidth& width = {}) {
   Graph g = image_model(name, input);
   int x = conv_bn(g, 0, "conv1", "bn1", Conv2dOptions(3, 64, 7, 2, 3, 1, false));
   x = g.add(std::make_unique<Relu>("relu"), {x});
@@ -140,7 +149,7 @@ Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottl
     for (int k = 0; k < blocks[static_cast<size_t>(layer)]; ++k) {
       const int64_t stride = layer > 0 && k == 0 ? 2 : 1;
       const std::string p = "layer" + std::to_string(layer + 1) + "." + std::to_string(k) + ".";
-      x = resnet_block(g, x, p, in, planes, stride, bottleneck);
+      x = resnet_block(g, x, p, in, planes, stride, bottleneck, width);
       in = bottleneck ? planes * 4 : planes;
     }
   }
@@ -203,8 +212,24 @@ Graph mobilenet_v2(const Dims& input) {
 }  // namespace
 
 std::vector<std::string> torchvision_model_names() {
-  return {"alexnet",  "vgg11",    "vgg19",    "vgg11_bn", "vgg16_bn",
-          "vgg19_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2"};
+  return {"alexnet",
+          "vgg11",
+          "vgg19",
+          "vgg11_bn",
+          "vgg16_bn",
+          "vgg19_bn",
+          "resnet18",
+          "resnet34",
+          "resnet50",
+          "resnext50_32x4d",
+          "wide_resnet50_2",
+          "mobilenet_v2",
+          "mobilenet_v3_small",
+          "mobilenet_v3_large",
+          "efficientnet_b0",
+          "mnasnet1_0",
+          "regnet_y_400mf",
+          "convnext_tiny"};
 }
 
 std::optional<Graph> make_torchvision_model(const std::string& name,
@@ -219,7 +244,15 @@ std::optional<Graph> make_torchvision_model(const std::string& name,
   if (name == "resnet18") return resnet(name, {2, 2, 2, 2}, false, input);
   if (name == "resnet34") return resnet(name, {3, 4, 6, 3}, false, input);
   if (name == "resnet50") return resnet(name, {3, 4, 6, 3}, true, input);
+  if (name == "resnext50_32x4d") return resnet(name, {3, 4, 6, 3}, true, input, {32, 4});
+  if (name == "wide_resnet50_2") return resnet(name, {3, 4, 6, 3}, true, input, {1, 128});
   if (name == "mobilenet_v2") return mobilenet_v2(input);
+  if (name == "mobilenet_v3_small") return tv::mobilenet_v3(false, input);
+  if (name == "mobilenet_v3_large") return tv::mobilenet_v3(true, input);
+  if (name == "efficientnet_b0") return tv::efficientnet_b0(input);
+  if (name == "mnasnet1_0") return tv::mnasnet1_0(input);
+  if (name == "regnet_y_400mf") return tv::regnet_y_400mf(input);
+  if (name == "convnext_tiny") return tv::convnext_tiny(input);
   return std::nullopt;
 }
 

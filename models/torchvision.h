@@ -1,10 +1,14 @@
 // The torchvision models of the zoo, with torchvision's structure, module names (hence parameter
 // and state names) and parameter counts, input 3x224x224 and 1000 classes:
 //   alexnet, vgg11, vgg19, vgg11_bn, vgg16_bn, vgg19_bn, resnet18, resnet34, resnet50,
-//   mobilenet_v2
+//   resnext50_32x4d, wide_resnet50_2, mobilenet_v2 (here), mobilenet_v3_small/large,
+//   efficientnet_b0, mnasnet1_0, regnet_y_400mf (models/torchvision_mobile.cpp), convnext_tiny
+//   (models/torchvision_convnext.cpp)
 // (vgg16 itself lives in models/zoo.cpp). Modules that PyTorch calls functionally get names of
-// their own: "flatten", "<block>.add", and the repeated ReLU of a residual block
-// "<block>.relu1/2/3".
+// their own: "flatten", "<block>.add", the repeated ReLU of a residual block
+// "<block>.relu1/2/3", a squeeze-and-excitation's product "<se>.mul", mnasnet's "mean".
+// Dropout and stochastic depth act in training as torchvision's (stochastic depth with its own
+// random draws, layers/stochastic_depth.h).
 // Not here: pretrained weights, or torchvision's weight initialisation (cnnmem initialises with
 // PyTorch's per-layer defaults).
 #pragma once
