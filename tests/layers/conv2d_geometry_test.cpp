@@ -11,8 +11,7 @@
 namespace cnnmem::layer_test {
 namespace {
 
-Conv2dOptions geometry(int64_t in, int64_t out, Window2d w, bool bias = true,
-                       int64_t groups = 1) {
+Conv2dOptions geometry(int64_t in, int64_t out, Window2d w, bool bias = true, int64_t groups = 1) {
   Conv2dOptions o(in, out, 1, 1, 0, 1, bias, groups);
   o.geometry = w;
   return o;
@@ -67,9 +66,7 @@ TEST(Conv2dGeometryTest, GradientsSkewed) {
 
 TEST(Conv2dGeometryTest, GradientsSkewedBlocked) {
   Net net({16, 7, 6});
-  net.conv("pre", conv_options(16, 16, 1))
-      .conv("conv", geometry(16, 16, skewed()))
-      .flatten("flat");
+  net.conv("pre", conv_options(16, 16, 1)).conv("conv", geometry(16, 16, skewed())).flatten("flat");
   check_gradients(net, 2, 5);
 }
 
