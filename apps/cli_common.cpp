@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <numeric>
 
@@ -138,7 +139,7 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
   return h;
 }
 
-Graph model_from(CommonFlags& f) {
+Graph model_from(CommonFlags& f, bool training) {
   if (f.model.empty() == f.onnx.empty()) {
     throw Error("give the model with --model NAME (" + model_help() + ") or --onnx FILE, not " +
                 (f.model.empty() ? "neither" : "both"));
@@ -148,6 +149,11 @@ Graph model_from(CommonFlags& f) {
       throw Error("--input applies to --model; an ONNX file fixes its own input size");
     }
     ImportedModel m = import_onnx(f.onnx);
+    // Inference runs the eval-mode network the exporter folded; training would not.
+    if (training && !m.batch_norm_warning.empty()) {
+      std::fprintf(stderr, "cnnmem: warning: %s: %s\n", f.onnx.c_str(),
+                   m.batch_norm_warning.c_str());
+    }
     f.onnx_weights = std::move(m.weights);
     f.model = m.graph.name();
     return std::move(m.graph);

@@ -46,8 +46,10 @@ void add_common(CLI::App* app, CommonFlags& f);
 void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
 // The model of --model, at the --input size when one was given; or the model of --onnx, whose
-// weights go to f.onnx_weights (and f.model becomes its name, for reports).
-Graph model_from(CommonFlags& f);
+// weights go to f.onnx_weights (and f.model becomes its name, for reports). For `training`, an
+// ONNX file whose BatchNorms were folded into its convolutions gets a warning on stderr: the
+// bill is then for another network than the one the user trains.
+Graph model_from(CommonFlags& f, bool training);
 // Loads --onnx's weights when there are some, else seeds them; after ex.bind().
 void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed);
 void print_json(const nlohmann::json& j);

@@ -61,7 +61,7 @@ int run_cost_rows(CostFlags& flags, const std::vector<int64_t>& batches) {
                 ": a list of batch sizes is predicted only; give one size to --measure or to "
                 "write a trace, page or CSV");
   }
-  Graph graph = model_from(f);
+  Graph graph = model_from(f, flags.mode == "train");
   const bool training = flags.mode == "train";
   nlohmann::json rows = nlohmann::json::array();
   if (!f.json) {
@@ -114,7 +114,7 @@ int run_cost(CostFlags& flags) {
     f.batch = batches.front();
   }
   check_output_flags(flags.out, measure);
-  Graph graph = model_from(f);
+  Graph graph = model_from(f, mode == "train");
   const bool training = mode == "train";
   std::unique_ptr<Optimizer> optimizer;
   if (training) optimizer = make_optimizer(f.opt);

@@ -141,7 +141,7 @@ void print_sweep(const CommonFlags& f, const std::vector<Row>& rows, size_t unit
 int run_sweep(SweepFlags& flags) {
   CommonFlags& f = flags.common;
   apply_common(f);
-  const Graph graph = model_from(f);
+  const Graph graph = model_from(f, true);
   const bool measure = !flags.no_measure;
   check_output_flags(flags.out, measure);
 

@@ -162,7 +162,7 @@ int run_train(TrainFlags& flags) {
   if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
   check_output_flags(flags.out, /*measured=*/true);
   const std::unique_ptr<DirLock> state_lock = prepare_state_dir(flags);
-  Graph graph = model_from(f);
+  Graph graph = model_from(f, true);
   auto optimizer = make_optimizer(f.opt);
   t.state_dir = flags.state_dir;
   t.save_every = flags.save_every;

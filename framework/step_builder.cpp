@@ -156,6 +156,20 @@ const char* StepBuilder::kind_name(dnnl::primitive::kind k) {
       return "binary";
     case dnnl::primitive::kind::sum:
       return "sum";
+    case dnnl::primitive::kind::concat:
+      return "concat";
+    case dnnl::primitive::kind::deconvolution:
+      return "deconvolution";
+    case dnnl::primitive::kind::layer_normalization:
+      return "layer_normalization";
+    case dnnl::primitive::kind::resampling:
+      return "resampling";
+    case dnnl::primitive::kind::reduction:
+      return "reduction";
+    case dnnl::primitive::kind::prelu:
+      return "prelu";
+    case dnnl::primitive::kind::shuffle:
+      return "shuffle";
     default:
       return "primitive";
   }

@@ -103,9 +103,9 @@ std::vector<std::string> explain_difference(const Graph& graph, const Executor& 
                 format_bytes(act(Tag::kActivation) + act(Tag::kInput)) +
                 " of activations and input are live");
   if (n_in_place > 0) {
-    why.push_back("in-place ReLU: " + std::to_string(n_in_place) +
-                  " ReLUs write over their input, so " + format_bytes(in_place) +
-                  " the textbook counts never exist");
+    why.push_back("in place: " + std::to_string(n_in_place) +
+                  " layers (ReLUs, element-wise ops) write over their input, so " +
+                  format_bytes(in_place) + " the textbook counts never exist");
   }
   if (indices > 0) why.push_back("max-pool indices saved for backward: +" + format_bytes(indices));
   if (padding > 0) {
@@ -161,7 +161,7 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
                 format_bytes(p.lower_bound_bytes).c_str());
   o << line;
   std::snprintf(line, sizeof line,
-                "arena over the lower bound (what no planner can beat): %s (%.2f%%)\n",
+                "arena over the lower bound (what no planner can beat): %s, %.2f%%\n",
                 format_bytes(over).c_str(),
                 p.lower_bound_bytes > 0
                     ? 100.0 * static_cast<double>(over) / static_cast<double>(p.lower_bound_bytes)

@@ -1,14 +1,17 @@
 // --onnx from the outside: an exported model runs inference with its own weights and gives
 // PyTorch's output, trains and reports its memory like a built-in model; one-line errors when
-// both or neither of --model and --onnx are given.
+// both or neither of --model and --onnx are given; a warning when an eval-mode export (BatchNorm
+// folded into the convolutions) is used for a training bill.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "io/safetensors.h"
 #include "tests/apps/cli_helpers.h"
+#include "tests/models/onnx_test_util.h"
 
 namespace cnnmem::test {
 namespace {
@@ -55,6 +58,33 @@ TEST(OnnxCli, TrainsAndCostsLikeABuiltInModel) {
                     {"--model", "--onnx", "both"});
   expect_user_error({"infer", "--onnx", kDir + "vgg_mini.onnx", "--input", "1x32x32"},
                     {"--input", "ONNX"});
+}
+
+// torch.onnx.export in eval mode folds BatchNorm into the convolution: an anonymous
+// "onnx::Conv_*" weight with a bias. Training that file bills another network than the user's, so
+// cost --mode train and train say so on stderr (and still run); inference does not.
+TEST(OnnxCli, WarnsWhenTrainingAnExportWithFoldedBatchNorm) {
+  onnx::ModelProto m = onnx_test::model({1, 2, 4, 4}, "y");
+  onnx_test::initializer(m, "onnx::Conv_7", {3, 2, 1, 1}, std::vector<float>(6, 0.1F));
+  onnx_test::initializer(m, "onnx::Conv_8", {3}, {0, 0, 0});
+  onnx_test::node(m, "/conv/Conv", "Conv", {"x", "onnx::Conv_7", "onnx::Conv_8"}, {"y"});
+  const std::string path = ::testing::TempDir() + "/folded_bn.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << onnx_test::bytes(m);
+  }
+  const ProcessResult train =
+      run_cnnmem({"cost", "--onnx", path, "--mode", "train", "--batch", "2", "--loss", "mse"});
+  EXPECT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_THAT(train.err, StartsWith("cnnmem: warning: " + path +
+                                    ": 1 convolutions have a "
+                                    "BatchNorm folded in"));
+  EXPECT_THAT(train.err, HasSubstr("TrainingMode.PRESERVE"));
+  EXPECT_EQ(train.err.find('\n'), train.err.size() - 1) << "one line: " << train.err;
+  const ProcessResult infer =
+      run_cnnmem({"cost", "--onnx", path, "--mode", "infer", "--batch", "2"});
+  EXPECT_EQ(infer.exit_code, 0) << infer.err;
+  EXPECT_EQ(infer.err, "");
 }
 
 }  // namespace

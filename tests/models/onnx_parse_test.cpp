@@ -1,6 +1,6 @@
 // Stage 1 of the ONNX import (parse_onnx, models/onnx_import.h) on the ops and export patterns
 // whose layers are not in cnnmem yet: tests/fixtures/onnx/stage1_ops.onnx (PyTorch 1.13's export
-// of one of each, made by scripts/make-onnx-fixtures.py --small) and hand-built models: the
+// of one of each, made by scripts/make_torchvision_onnx.py --small) and hand-built models: the
 // spec kinds and fields stage 2 will construct, the folded shape arithmetic, any output shape,
 // the BatchNorm-folded count, and stage 2's one-line refusal of what it cannot build yet.
 // Not here: models that import fully (onnx_import_test.cpp), the ONNX backend cases

@@ -186,8 +186,11 @@ TEST(MemoryText, StatesPredictedEqualsMeasuredAndExplainsTheTextbook) {
   EXPECT_THAT(text, HasSubstr("\npeak at op " + std::to_string(ex.predicted().peak_at.op_index) +
                               " \"" + ex.predicted().peak_at.op + "\""));
   // fc1's output of 2 x 5 floats is where the ReLU writes: 40 bytes the textbook counts twice.
-  EXPECT_THAT(text, HasSubstr("  - in-place ReLU: 1 ReLUs write over their input, so 40 B the "
-                              "textbook counts never exist\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "  - in place: 1 layers (ReLUs, element-wise ops) write over their input, so 40 B the "
+          "textbook counts never exist\n"));
   EXPECT_THAT(text, HasSubstr("  - activations: the textbook counts 168 B of feature maps"));
   EXPECT_THAT(text, HasSubstr("\noutside the arena (not exact per tensor): peak RSS "
                               "5,242,880 B (5.0 MiB)"));

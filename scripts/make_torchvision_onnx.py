@@ -14,23 +14,22 @@ CNNMEM_ONNX_MODEL=OUT_DIR/<name>_eval works for the test that reads one model.
 Segmentation models (fcn_resnet50, lraspp_mobilenet_v3_large) return their "out" tensor.
 Not here: tests; PyTorch and torchvision are used only to make fixtures.
 
-  /usr/bin/python3 scripts/make-onnx-fixtures.py OUT_DIR [--models resnet18,vgg16] [--batch 2]
-  /usr/bin/python3 scripts/make-onnx-fixtures.py --small tests/fixtures/onnx
+  /usr/bin/python3 scripts/make_torchvision_onnx.py OUT_DIR [--models resnet18,vgg16] [--batch 2]
+  /usr/bin/python3 scripts/make_torchvision_onnx.py --small tests/fixtures/onnx
 (--small: the committed stage1_ops.onnx, a 8-channel net with one of each op and pattern the
 importer's stage 1 parses, for tests/models/onnx_parse_test.cpp.)
 Then: CNNMEM_ONNX_FIXTURES=OUT_DIR build/cnnmem_tests --gtest_also_run_disabled_tests \
         --gtest_filter='OnnxFixtures.DISABLED_*'
 """
 import argparse
-import json
 import os
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torchvision
+
+from make_onnx_fixtures import write_safetensors
 
 MODELS = [
     "alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2",
@@ -39,21 +38,6 @@ MODELS = [
     "convnext_tiny", "mnasnet1_0", "fcn_resnet50", "lraspp_mobilenet_v3_large",
 ]
 SEGMENTATION = {"fcn_resnet50", "lraspp_mobilenet_v3_large"}
-
-
-def write_safetensors(path, tensors):
-    """F32 tensors, sorted by name, as the reference implementation lays them out."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].detach().numpy().astype("<f4"))
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
-                        "data_offsets": [offset, offset + a.nbytes]}
-        blobs.append(a.tobytes())
-        offset += a.nbytes
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 class OutOnly(torch.nn.Module):
