@@ -55,7 +55,7 @@ TEST(UnetSmall, DecoderReadsUpsampledThenSkipChannels) {
   EXPECT_EQ(shapes.at("dec2.0.weight"), (Dims{32, 64, 3, 3}));
   EXPECT_EQ(shapes.at("dec1.0.weight"), (Dims{16, 32, 3, 3}));
   EXPECT_EQ(shapes.at("head.weight"), (Dims{2, 16, 1, 1}));
-  EXPECT_EQ(shapes.size(), 40u);  // 5 pairs x 6, 2 transposed x 2, head 2 (+ 2 for up's bias)
+  EXPECT_EQ(shapes.size(), 36u);  // 5 pairs x 6, 2 transposed x 2 (weight, bias), head 2
 }
 
 TEST(UnetSmall, TrainingStepWithPixelCrossEntropyIsBilledExactly) {
