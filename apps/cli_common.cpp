@@ -87,7 +87,8 @@ void add_common(CLI::App* app, CommonFlags& f) {
   app->add_option("--loss", f.loss,
                   "training: cross-entropy ((N, classes) logits) | mse | bce-with-logits (any "
                   "output, targets of its shape) | pixel-cross-entropy (N x K x H x W logits, "
-                  "N x H x W class targets)")
+                  "N x H x W class targets); default: pixel-cross-entropy for a model whose "
+                  "output is K x H x W (a segmentation model), cross-entropy otherwise")
       ->check(CLI::IsMember(loss_names()));
   app->add_option("--checkpoint", f.checkpoint,
                   "training: which layer inputs to keep, the rest is recomputed in backward: "
@@ -139,7 +140,9 @@ ReportHeader header(const CommonFlags& f, const std::string& mode, const Executo
   return h;
 }
 
-Graph model_from(CommonFlags& f, bool training) {
+namespace {
+
+Graph build_model(CommonFlags& f, bool training) {
   if (f.model.empty() == f.onnx.empty()) {
     throw Error("give the model with --model NAME (" + model_help() + ") or --onnx FILE, not " +
                 (f.model.empty() ? "neither" : "both"));
@@ -160,6 +163,14 @@ Graph model_from(CommonFlags& f, bool training) {
   }
   return make_model(
       f.model, f.input.empty() ? std::nullopt : std::optional<Dims>(parse_input_dims(f.input)));
+}
+
+}  // namespace
+
+Graph model_from(CommonFlags& f, bool training) {
+  Graph g = build_model(f, training);
+  if (f.loss.empty()) f.loss = default_loss_name(g.nodes().back().dims);
+  return g;
 }
 
 void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed) {

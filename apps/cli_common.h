@@ -29,8 +29,8 @@ struct CommonFlags {
   std::string betas = "0.9,0.999";
   std::string checkpoint = "none";
   std::string reuse = "greedy-by-size";
-  std::string loss = "cross-entropy";  // training only (layers/losses.h)
-  std::string onnx;                    // --onnx FILE: the model (and its weights) from an ONNX file
+  std::string loss;  // training only (layers/losses.h); "" = model_from() picks by the output
+  std::string onnx;  // --onnx FILE: the model (and its weights) from an ONNX file
   std::vector<NamedTensor> onnx_weights;  // filled by model_from() for --onnx
   std::string input;                      // --input CxHxW ("" = the model's own)
   std::string memory_limit;               // --memory-limit as given ("" = none)
@@ -46,9 +46,10 @@ void add_common(CLI::App* app, CommonFlags& f);
 void apply_common(CommonFlags& f);
 ReportHeader header(const CommonFlags& f, const std::string& mode, const Executor& ex);
 // The model of --model, at the --input size when one was given; or the model of --onnx, whose
-// weights go to f.onnx_weights (and f.model becomes its name, for reports). For `training`, an
-// ONNX file whose BatchNorms were folded into its convolutions gets a warning on stderr: the
-// bill is then for another network than the one the user trains.
+// weights go to f.onnx_weights (and f.model becomes its name, for reports); an unset --loss
+// becomes default_loss_name of the model's output. For `training`, an ONNX file whose BatchNorms
+// were folded into its convolutions gets a warning on stderr: the bill is then for another
+// network than the one the user trains.
 Graph model_from(CommonFlags& f, bool training);
 // Loads --onnx's weights when there are some, else seeds them; after ex.bind().
 void init_or_load_weights(Executor& ex, const CommonFlags& f, uint64_t seed);

@@ -82,7 +82,7 @@ int run_compare(const Flags& f) {
     eo.batch = f.batch;
     eo.fuse_update = row.fuse;
     eo.clip_grad_norm = row.clip;
-    Executor ex(graph, eo, opt.get(), make_loss("cross-entropy"));
+    Executor ex(graph, eo, opt.get(), make_loss(default_loss_name(graph.nodes().back().dims)));
     double ms = -1;
     if (f.measure) {
       ms = 1e3 * measure_synthetic_steps(ex, graph, f.batch, f.repeat).seconds_per_step;

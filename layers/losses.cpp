@@ -23,6 +23,10 @@ std::unique_ptr<Loss> make_loss(const std::string& name) {
   throw Error("unknown loss \"" + name + "\": use one of " + known);
 }
 
+std::string default_loss_name(const Dims& output) {
+  return output.size() == 3 ? "pixel-cross-entropy" : "cross-entropy";
+}
+
 // ---- mse -------------------------------------------------------------------------------------
 
 TargetShape MseLoss::target(const Dims& output) const {

@@ -27,6 +27,9 @@ namespace cnnmem {
 // The names make_loss knows, in the order a help text lists them.
 const std::vector<std::string>& loss_names();
 std::unique_ptr<Loss> make_loss(const std::string& name);
+// The loss a model trains with unless told otherwise, from its output (one sample):
+// "pixel-cross-entropy" for K x H x W logits (a segmentation model), "cross-entropy" otherwise.
+std::string default_loss_name(const Dims& output);
 
 class MseLoss : public ElementwiseLoss {
  public:

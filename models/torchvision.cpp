@@ -103,16 +103,9 @@ int conv_bn(Graph& g, int from, const std::string& conv_name, const std::string&
 }
 
 // One residual block (BasicBlock, or Bottleneck when `bottleneck`) reading node `x`; returns
-// the node of its output.
-// A Bottleneck's 3x3 convolution has `groups` groups of planes * width / 64 channels each
-// (torchvision's groups and width_per_group: resnext 32 x 4, wide_resnet 1 x 128).
-struct ResnetWidth {
-  int64_t groups = 1;
-  int64_t width_per_group = 64;
-};
-
+// the node of its output. A Bottleneck's 3x3 convolution has `dilation` (and as much padding).
 int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t planes, int64_t stride,
-                 bool bottleneck, const ResnetWidth& w) {
+                 bool bottleneck, const tv::ResnetWidth& w, int64_t dilation) {
   const int64_t out = bottleneck ? planes * 4 : planes;
   int y = 0;
   if (bottleneck) {
@@ -120,7 +113,7 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
     y = conv_bn(g, x, p + "conv1", p + "bn1", Conv2dOptions(in, width, 1, 1, 0, 1, false));
     y = g.add(std::make_unique<Relu>(p + "relu1"), {y});
     y = conv_bn(g, y, p + "conv2", p + "bn2",
-                Conv2dOptions(width, width, 3, stride, 1, 1, false, w.groups));
+                Conv2dOptions(width, width, 3, stride, dilation, dilation, false, w.groups));
     y = g.add(std::make_unique<Relu>(p + "relu2"), {y});
     y = conv_bn(g, y, p + "conv3", p + "bn3", Conv2dOptions(width, out, 1, 1, 0, 1, false));
   } else {
@@ -138,24 +131,12 @@ int resnet_block(Graph& g, int x, const std::string& p, int64_t in, int64_t plan
 }
 
 Graph resnet(const std::string& name, const std::vector<int>& blocks, bool bottleneck,
-             const Dims& input, const ResnetWidth& width = {}) {
+             const Dims& input, const tv::ResnetWidth& width = {}) {
   Graph g = image_model(name, input);
-  int x = conv_bn(g, 0, "conv1", "bn1", Conv2dOptions(3, 64, 7, 2, 3, 1, false));
-  x = g.add(std::make_unique<Relu>("relu"), {x});
-  x = g.add(std::make_unique<Pool2d>("maxpool", PoolKind::kMax, 3, 2, 1), {x});
-  int64_t in = 64;
-  for (int layer = 0; layer < 4; ++layer) {
-    const int64_t planes = int64_t{64} << layer;
-    for (int k = 0; k < blocks[static_cast<size_t>(layer)]; ++k) {
-      const int64_t stride = layer > 0 && k == 0 ? 2 : 1;
-      const std::string p = "layer" + std::to_string(layer + 1) + "." + std::to_string(k) + ".";
-      x = resnet_block(g, x, p, in, planes, stride, bottleneck, width);
-      in = bottleneck ? planes * 4 : planes;
-    }
-  }
+  const int x = tv::resnet_trunk(g, "", blocks, bottleneck, width, false);
   g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 1, 1), {x});
   g.add(std::make_unique<Flatten>("flatten"));
-  g.add(std::make_unique<Linear>("fc", in, kClasses));
+  g.add(std::make_unique<Linear>("fc", bottleneck ? 2048 : 512, kClasses));
   return g;
 }
 
@@ -211,6 +192,32 @@ Graph mobilenet_v2(const Dims& input) {
 
 }  // namespace
 
+int tv::resnet_trunk(Graph& g, const std::string& prefix, const std::vector<int>& blocks,
+                     bool bottleneck, const ResnetWidth& width, bool dilated) {
+  int x = conv_bn(g, 0, prefix + "conv1", prefix + "bn1", Conv2dOptions(3, 64, 7, 2, 3, 1, false));
+  x = g.add(std::make_unique<Relu>(prefix + "relu"), {x});
+  x = g.add(std::make_unique<Pool2d>(prefix + "maxpool", PoolKind::kMax, 3, 2, 1), {x});
+  int64_t in = 64;
+  int64_t dilation = 1;
+  for (int layer = 0; layer < 4; ++layer) {
+    const int64_t planes = int64_t{64} << layer;
+    int64_t stride = layer > 0 ? 2 : 1;
+    const int64_t first_dilation = dilation;
+    if (dilated && layer >= 2) {  // torchvision's replace_stride_with_dilation [F, T, T]
+      dilation *= stride;
+      stride = 1;
+    }
+    for (int k = 0; k < blocks[static_cast<size_t>(layer)]; ++k) {
+      const std::string p =
+          prefix + "layer" + std::to_string(layer + 1) + "." + std::to_string(k) + ".";
+      x = resnet_block(g, x, p, in, planes, k == 0 ? stride : 1, bottleneck, width,
+                       k == 0 ? first_dilation : dilation);
+      in = bottleneck ? planes * 4 : planes;
+    }
+  }
+  return x;
+}
+
 std::vector<std::string> torchvision_model_names() {
   return {"alexnet",
           "vgg11",
@@ -223,9 +230,11 @@ std::vector<std::string> torchvision_model_names() {
           "resnet50",
           "resnext50_32x4d",
           "wide_resnet50_2",
+          "fcn_resnet50",
           "mobilenet_v2",
           "mobilenet_v3_small",
           "mobilenet_v3_large",
+          "lraspp_mobilenet_v3_large",
           "efficientnet_b0",
           "mnasnet1_0",
           "regnet_y_400mf",
@@ -246,9 +255,11 @@ std::optional<Graph> make_torchvision_model(const std::string& name,
   if (name == "resnet50") return resnet(name, {3, 4, 6, 3}, true, input);
   if (name == "resnext50_32x4d") return resnet(name, {3, 4, 6, 3}, true, input, {32, 4});
   if (name == "wide_resnet50_2") return resnet(name, {3, 4, 6, 3}, true, input, {1, 128});
+  if (name == "fcn_resnet50") return tv::fcn_resnet50(input);
   if (name == "mobilenet_v2") return mobilenet_v2(input);
   if (name == "mobilenet_v3_small") return tv::mobilenet_v3(false, input);
   if (name == "mobilenet_v3_large") return tv::mobilenet_v3(true, input);
+  if (name == "lraspp_mobilenet_v3_large") return tv::lraspp_mobilenet_v3_large(input);
   if (name == "efficientnet_b0") return tv::efficientnet_b0(input);
   if (name == "mnasnet1_0") return tv::mnasnet1_0(input);
   if (name == "regnet_y_400mf") return tv::regnet_y_400mf(input);

@@ -4,6 +4,10 @@
 //   resnext50_32x4d, wide_resnet50_2, mobilenet_v2 (here), mobilenet_v3_small/large,
 //   efficientnet_b0, mnasnet1_0, regnet_y_400mf (models/torchvision_mobile.cpp), convnext_tiny
 //   (models/torchvision_convnext.cpp)
+// and the segmentation models fcn_resnet50 and lraspp_mobilenet_v3_large
+// (models/torchvision_segmentation.cpp: 21 classes, output 21 x H x W at the input's size, any
+// input size; torchvision.models.segmentation's with weights=None, weights_backbone=None, so no
+// auxiliary classifier; they train with pixel-cross-entropy, the CLI's default for them)
 // (vgg16 itself lives in models/zoo.cpp). Modules that PyTorch calls functionally get names of
 // their own: "flatten", "<block>.add", the repeated ReLU of a residual block
 // "<block>.relu1/2/3", a squeeze-and-excitation's product "<se>.mul", mnasnet's "mean".

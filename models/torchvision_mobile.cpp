@@ -138,8 +138,8 @@ Graph efficientnet_b0(const Dims& input) {
 
 // ---- mobilenet_v3 -------------------------------------------------------------------------
 
-Graph mobilenet_v3(bool large, const Dims& input) {
-  Graph g(large ? "mobilenet_v3_large" : "mobilenet_v3_small", input, kClasses);
+std::vector<int> mobilenet_v3_features(Graph& g, bool large, const std::string& prefix,
+                                       bool dilated) {
   struct Block {
     int64_t in, kernel, expanded, out;
     bool se, hs;
@@ -161,34 +161,48 @@ Graph mobilenet_v3(bool large, const Dims& input) {
       {80, 3, 480, 112, true, true, 1},  {112, 3, 672, 112, true, true, 1},
       {112, 5, 672, 160, true, true, 2}, {160, 5, 960, 160, true, true, 1},
       {160, 5, 960, 160, true, true, 1}};
+  const std::vector<Block>& blocks = large ? big : small;
   const BnOptions bn{0.001, 0.01};
-  int x = conv_bn_act(g, 0, "features.0.", Conv2dOptions(3, 16, 3, 2, 1, 1, false), Act::kHardSwish,
-                      bn);
-  int index = 1;
-  for (const Block& c : large ? big : small) {
-    const std::string p = at("features.", index++) + ".block.";
+  std::vector<int> outputs = {conv_bn_act(
+      g, 0, prefix + "0.", Conv2dOptions(3, 16, 3, 2, 1, 1, false), Act::kHardSwish, bn)};
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const Block& c = blocks[b];
+    const std::string block = at(prefix, static_cast<int>(outputs.size()));
+    const std::string p = block + ".block.";
     const Act act = c.hs ? Act::kHardSwish : Act::kRelu;
+    const int64_t dilation = dilated && b + 3 >= blocks.size() ? 2 : 1;
+    const int64_t stride = dilation > 1 ? 1 : c.stride;
     int i = 0;
-    int y = x;
+    int y = outputs.back();
     if (c.expanded != c.in) {
       y = conv_bn_act(g, y, at(p, i++) + ".", pointwise(c.in, c.expanded), act, bn);
     }
-    y = conv_bn_act(g, y, at(p, i++) + ".", depthwise(c.expanded, c.kernel, c.stride), act, bn);
+    y = conv_bn_act(g, y, at(p, i++) + ".",
+                    Conv2dOptions(c.expanded, c.expanded, c.kernel, stride,
+                                  (c.kernel - 1) / 2 * dilation, dilation, false, c.expanded),
+                    act, bn);
     if (c.se) {
       y = squeeze_excitation(g, y, at(p, i++) + ".", c.expanded, make_divisible(c.expanded / 4),
                              Act::kRelu, Act::kHardSigmoid);
     }
     y = conv_bn_act(g, y, at(p, i) + ".", pointwise(c.expanded, c.out), Act::kNone, bn);
     if (c.stride == 1 && c.in == c.out) {
-      y = g.add(std::make_unique<Add>(at("features.", index - 1) + ".add"), {y, x});
+      y = g.add(std::make_unique<Add>(block + ".add"), {y, outputs.back()});
     }
-    x = y;
+    outputs.push_back(y);
   }
   const int64_t last_in = large ? 160 : 96;
-  const int64_t last_conv = 6 * last_in;
+  outputs.push_back(conv_bn_act(g, outputs.back(),
+                                at(prefix, static_cast<int>(outputs.size())) + ".",
+                                pointwise(last_in, 6 * last_in), Act::kHardSwish, bn));
+  return outputs;
+}
+
+Graph mobilenet_v3(bool large, const Dims& input) {
+  Graph g(large ? "mobilenet_v3_large" : "mobilenet_v3_small", input, kClasses);
+  const int x = mobilenet_v3_features(g, large, "features.", false).back();
+  const int64_t last_conv = large ? 960 : 576;
   const int64_t hidden = large ? 1280 : 1024;
-  x = conv_bn_act(g, x, at("features.", index) + ".", pointwise(last_in, last_conv),
-                  Act::kHardSwish, bn);
   g.add(std::make_unique<AdaptiveAvgPool2d>("avgpool", 1, 1), {x});
   g.add(std::make_unique<Flatten>("flatten"));
   g.add(std::make_unique<Linear>("classifier.0", last_conv, hidden));

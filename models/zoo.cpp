@@ -11,6 +11,7 @@
 #include "layers/pool2d.h"
 #include "layers/relu.h"
 #include "models/torchvision.h"
+#include "models/unet.h"
 
 namespace cnnmem {
 namespace {
@@ -111,7 +112,7 @@ int64_t deep_chain_depth(const std::string& name) {
 }  // namespace
 
 std::vector<std::string> model_names() {
-  std::vector<std::string> names = {"lenet5", "vgg-mini", "vgg16"};
+  std::vector<std::string> names = {"lenet5", "vgg-mini", "vgg16", "unet-small"};
   for (std::string& n : torchvision_model_names()) names.push_back(std::move(n));
   return names;
 }
@@ -128,6 +129,7 @@ Graph build(const std::string& name, const std::optional<Dims>& input) {
   if (name == "lenet5") return lenet5(input);
   if (name == "vgg-mini") return vgg_mini(input);
   if (name == "vgg16") return vgg16(input);
+  if (name == "unet-small") return make_unet_small(input);
   if (std::optional<Graph> g = make_torchvision_model(name, input)) return std::move(*g);
   if (const int64_t depth = deep_chain_depth(name); depth > 0) return deep_chain(depth, input);
   throw Error("unknown model \"" + name + "\": use one of " + model_help());

@@ -1,4 +1,5 @@
-// Built-in models, named like torchvision's, with torchvision's parameter names and layouts.
+// Built-in models, named like torchvision's, with torchvision's parameter names and layouts (the
+// torchvision zoo in models/torchvision.h, segmentation models among it).
 //   lenet5    1x28x28, 10 classes: conv1 1->6 5x5 pad 2, relu, max-pool 2, conv2 6->16 5x5,
 //             relu, max-pool 2, flatten, fc1 400->120, relu, fc2 120->84, relu, fc3 84->10
 //   vgg-mini  1x28x28, 10 classes: features.{0,2,5,7} conv 3x3 pad 1 (32, 32, 64, 64) with relu,
@@ -6,6 +7,9 @@
 //   vgg16     3x224x224, 1000 classes: torchvision's configuration D (features.0 ... features.28,
 //             classifier.0/3/6); dropout acts as identity, the 7x7 adaptive average pool is the
 //             identity at 224x224 input
+//   unet-small  3x64x64 (or 1x64x64), 2 classes, output 2 x H x W: a small U-Net, two max-pool
+//             levels of conv-bn-relu pairs (16, 32, 64 channels), transposed-convolution
+//             upsampling with skip concatenations, 1x1 head (structure in models/unet.h)
 //   deep-chain-N  3x32x32, 10 classes: features.{0,2,...} N conv 3x3 pad 1 at 32 channels, each
 //             with relu (features.{1,3,...}), avgpool (adaptive, to 1x1), flatten, fc 32->10
 // Not here: the layers themselves (layers/).

@@ -1,7 +1,7 @@
 // `--loss` on the command line: each loss's bill with predicted == measured and its targets'
 // bytes in the input tag, training on synthetic data with a dense loss (no test accuracy), and
-// the one-line refusals (a loss that does not fit the model's output, Fashion-MNIST with dense
-// targets, an unknown loss).
+// a segmentation model's default loss, the one-line refusals (a loss that does not fit the
+// model's output, Fashion-MNIST with dense targets, an unknown loss).
 // Not here: the losses' math (tests/layers/losses_test.cpp).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -57,6 +57,21 @@ TEST(LossCli, LossesThatDoNotFitAreRefusedInOneLine) {
                     {"fashion-mnist", "dense targets", "cross-entropy"});
   expect_user_error({"cost", "--model", "lenet5", "--mode", "train", "--loss", "hinge"},
                     {"--loss", "hinge"});
+}
+
+// A segmentation model (K x H x W output) trains with pixel-cross-entropy unless told otherwise;
+// cross-entropy asked for by name is refused in one line that names the fitting loss.
+TEST(LossCli, SegmentationModelsDefaultToPixelCrossEntropy) {
+  const json by_default = run_json({"cost", "--model", "unet-small", "--mode", "train", "--batch",
+                                    "2", "--optimizer", "adam", "--json"});
+  const json named = run_json({"cost", "--model", "unet-small", "--mode", "train", "--batch", "2",
+                               "--optimizer", "adam", "--loss", "pixel-cross-entropy", "--json"});
+  EXPECT_EQ(by_default["predicted"], named["predicted"]);
+  // One int32 class per pixel, staged and loaded: at least 2 x 2 x 64 x 64 x 4 bytes.
+  EXPECT_GE(by_tag(by_default, "predicted", "input"), 2 * 2 * 64 * 64 * 4);
+  expect_user_error({"cost", "--model", "unet-small", "--mode", "train", "--batch", "2", "--loss",
+                     "cross-entropy"},
+                    {"cross-entropy", "2x64x64", "pixel-cross-entropy"});
 }
 
 }  // namespace

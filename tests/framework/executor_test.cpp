@@ -12,6 +12,7 @@
 
 #include "framework/alloc_probe.h"
 #include "framework/error.h"
+#include "layers/losses.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
@@ -209,7 +210,7 @@ TEST(Executor, EveryPrimitiveIsJit) {
       ExecutorOptions o;
       o.training = training;
       o.batch = model == "vgg16" ? 2 : 64;
-      const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+      const Executor ex(g, o, opt.get(), make_loss(default_loss_name(g.nodes().back().dims)));
       const auto impls = ex.implementations();
       EXPECT_GT(impls.size(), 5u);
       for (const std::string& s : impls) {

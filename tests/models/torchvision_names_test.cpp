@@ -13,7 +13,7 @@
 
 #include "framework/executor.h"
 #include "framework/layer.h"
-#include "layers/softmax_cross_entropy.h"
+#include "layers/losses.h"
 #include "models/torchvision.h"
 #include "models/zoo.h"
 #include "optimizers/optimizer.h"
@@ -81,7 +81,7 @@ TEST_P(TorchvisionNames, TrainingPlansJitOnly) {
   const std::unique_ptr<Optimizer> opt = make_optimizer(cfg);
   ExecutorOptions o;
   o.batch = 2;
-  const Executor ex(g, o, opt.get(), std::make_unique<SoftmaxCrossEntropy>());
+  const Executor ex(g, o, opt.get(), make_loss(default_loss_name(g.nodes().back().dims)));
   for (const std::string& impl : ex.implementations()) {
     if (impl.find(".diff_sum") != std::string::npos) continue;  // see torchvision_test.cpp
     EXPECT_EQ(impl.find("ref"), std::string::npos) << impl;
@@ -91,7 +91,8 @@ TEST_P(TorchvisionNames, TrainingPlansJitOnly) {
 INSTANTIATE_TEST_SUITE_P(Issue16, TorchvisionNames,
                          ::testing::Values("efficientnet_b0", "mobilenet_v3_small",
                                            "mobilenet_v3_large", "regnet_y_400mf", "mnasnet1_0",
-                                           "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny"));
+                                           "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny",
+                                           "fcn_resnet50", "lraspp_mobilenet_v3_large"));
 
 }  // namespace
 }  // namespace cnnmem

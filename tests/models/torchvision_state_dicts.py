@@ -7,15 +7,20 @@
 import os
 
 import torchvision
+import torchvision.models.segmentation
 
 MODELS = ["efficientnet_b0", "mobilenet_v3_small", "mobilenet_v3_large", "regnet_y_400mf",
           "mnasnet1_0", "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny"]
+SEGMENTATION = ["fcn_resnet50", "lraspp_mobilenet_v3_large"]  # torchvision.models.segmentation
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torchvision",
                    "state_dicts.txt")
 with open(out, "w") as f:
-    for name in MODELS:
-        m = getattr(torchvision.models, name)()
+    for name in MODELS + SEGMENTATION:
+        if name in SEGMENTATION:  # no pretrained weights, no auxiliary classifier
+            m = getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None)
+        else:
+            m = getattr(torchvision.models, name)()
         params = dict(m.named_parameters())
         f.write("# %s %d\n" % (name, sum(p.numel() for p in params.values())))
         for key, t in m.state_dict().items():

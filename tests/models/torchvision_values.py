@@ -2,7 +2,8 @@
 # Writes PyTorch's inference of a randomly initialised torchvision 0.14 model for
 # tests/models/torchvision_values_test.cpp: <dir>/<model>.safetensors (the whole state_dict as
 # F32, BatchNorm statistics and affines, and ConvNeXt's layer_scale, randomised so that they
-# matter) and <dir>/<model>.io.safetensors ("input" 2x3xSxS, "output" 2x1000, eval mode).
+# matter) and <dir>/<model>.io.safetensors ("input" 2x3xSxS, "output" 2x1000, eval mode; for
+# the segmentation models, built with weights=None, weights_backbone=None, out["out"] 2x21xSxS).
 # safetensors is written by hand (torch 1.13 has no module for it): io/safetensors.h's format.
 # Usage: /usr/bin/python3 tests/models/torchvision_values.py MODEL DIR SIZE
 import json
@@ -11,6 +12,7 @@ import sys
 
 import torch
 import torchvision
+import torchvision.models.segmentation
 
 
 def write_safetensors(path, tensors):
@@ -33,7 +35,12 @@ def write_safetensors(path, tensors):
 def main():
     name, out, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
     torch.manual_seed(0)
-    model = getattr(torchvision.models, name)()
+    segmentation = name in ("fcn_resnet50", "lraspp_mobilenet_v3_large")
+    if segmentation:
+        model = getattr(torchvision.models.segmentation, name)(weights=None,
+                                                               weights_backbone=None)
+    else:
+        model = getattr(torchvision.models, name)()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -47,7 +54,7 @@ def main():
     model.eval()
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
-        y = model(x)
+        y = model(x)["out"] if segmentation else model(x)
     write_safetensors("%s/%s.safetensors" % (out, name), dict(model.state_dict()))
     write_safetensors("%s/%s.io.safetensors" % (out, name), {"input": x, "output": y})
 

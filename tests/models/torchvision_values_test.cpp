@@ -1,10 +1,10 @@
 // The built-in torchvision models compute what torchvision 0.14 computes: a randomly
 // initialised model (BatchNorm statistics and affines and ConvNeXt's layer_scale randomised) is
 // exported by tests/models/torchvision_values.py to a temporary directory with a fixed 2x3x64x64
-// input and PyTorch's eval-mode output, loaded with Executor::load_weights, and run for
-// inference: the logits match within 1e-4 of their largest magnitude.
-// Skipped (GTEST_SKIP) where /usr/bin/python3 cannot import torchvision.
-// Not here: training values (the layers' own tests check gradients), names (torchvision_names).
+// input and PyTorch's eval-mode output (2x21x64x64 for the segmentation models), loaded with
+// Executor::load_weights, and run for inference: the logits match within 1e-4 of their largest
+// magnitude. Skipped (GTEST_SKIP) where /usr/bin/python3 cannot import torchvision. Not here:
+// training values (the layers' own tests check gradients), names (torchvision_names).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -59,7 +59,8 @@ TEST_P(TorchvisionValues, InferenceMatchesPyTorch) {
   std::copy(input->data.begin(), input->data.end(), ex.staging_images());
   ex.run_forward();
   const float* got = ex.logits();
-  ASSERT_EQ(output->data.size(), static_cast<size_t>(kBatch * g.classes()));
+  // (N, classes) logits, or (N, classes, H, W) for a segmentation model.
+  ASSERT_EQ(output->data.size(), static_cast<size_t>(kBatch * dims_product(g.nodes().back().dims)));
   double largest = 0, worst = 0;
   for (size_t i = 0; i < output->data.size(); ++i) {
     largest = std::max(largest, std::abs(static_cast<double>(output->data[i])));
@@ -71,7 +72,8 @@ TEST_P(TorchvisionValues, InferenceMatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Issue16, TorchvisionValues,
                          ::testing::Values("efficientnet_b0", "mobilenet_v3_small",
                                            "mobilenet_v3_large", "regnet_y_400mf", "mnasnet1_0",
-                                           "resnext50_32x4d", "convnext_tiny"));
+                                           "resnext50_32x4d", "convnext_tiny", "fcn_resnet50",
+                                           "lraspp_mobilenet_v3_large"));
 
 }  // namespace
 }  // namespace cnnmem
