@@ -39,5 +39,8 @@ Graph mobilenet_v3(bool large, const Dims& input);
 Graph mnasnet1_0(const Dims& input);
 Graph regnet_y_400mf(const Dims& input);
 Graph convnext_tiny(const Dims& input);
+Graph densenet121(const Dims& input);
+Graph squeezenet1_1(const Dims& input);
+Graph shufflenet_v2_x1_0(const Dims& input);
 
 }  // namespace cnnmem::tv
