@@ -1,10 +1,11 @@
 // Tests for the models of models/torchvision.h added for issue 16 (efficientnet_b0,
 // mobilenet_v3_small/large, regnet_y_400mf, mnasnet1_0, wide_resnet50_2, resnext50_32x4d,
-// convnext_tiny, densenet121, squeezenet1_1, shufflenet_v2_x1_0): the parameter count, and every parameter's and state tensor's name and shape
-// equal torchvision 0.14's state_dict, from tests/fixtures/torchvision/state_dicts.txt (made by
-// tests/models/torchvision_state_dicts.py); each plans training with jit primitives only.
-// Not here: the older models (tests/models/torchvision_test.cpp), memory (zoo_memory_test.cpp),
-// values against PyTorch (torchvision_values_test.cpp).
+// convnext_tiny, densenet121, squeezenet1_1, shufflenet_v2_x1_0): the parameter count, and every
+// parameter's and state tensor's name and shape equal torchvision 0.14's state_dict, from
+// tests/fixtures/torchvision/state_dicts.txt (made by tests/models/torchvision_state_dicts.py);
+// each plans training with jit primitives only. Not here: the older models
+// (tests/models/torchvision_test.cpp), memory (zoo_memory_test.cpp), values against PyTorch
+// (torchvision_values_test.cpp).
 #include <gtest/gtest.h>
 
 #include <fstream>
