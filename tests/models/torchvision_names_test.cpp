@@ -3,9 +3,9 @@
 // convnext_tiny, densenet121, squeezenet1_1, shufflenet_v2_x1_0): the parameter count, and every
 // parameter's and state tensor's name and shape equal torchvision 0.14's state_dict, from
 // tests/fixtures/torchvision/state_dicts.txt (made by tests/models/torchvision_state_dicts.py);
-// each plans training with jit primitives only. Not here: the older models
-// (tests/models/torchvision_test.cpp), memory (zoo_memory_test.cpp), values against PyTorch
-// (torchvision_values_test.cpp).
+// each plans training with jit primitives only.
+// Not here: the older models (tests/models/torchvision_test.cpp), memory (zoo_memory_test.cpp),
+// values against PyTorch (torchvision_values_test.cpp).
 #include <gtest/gtest.h>
 
 #include <fstream>
