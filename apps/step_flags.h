@@ -1,5 +1,5 @@
 // Flags that shape the training step itself, shared by `train` and `cost`:
-// --fuse-update, --clip-grad-norm and --arena-guard.
+// --fuse-update, --clip-grad-norm, --no-inplace-concat and --arena-guard.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@ struct StepFlags {
   bool fuse_update = false;
   double clip_grad_norm = 0;
   bool arena_guard = kArenaGuardDefault;
+  bool no_inplace_concat = false;
 };
 
 inline void add_arena_guard_flag(CLI::App* app, bool& on) {
@@ -28,6 +29,9 @@ inline void add_step_flags(CLI::App* app, StepFlags& f) {
   app->add_option("--clip-grad-norm", f.clip_grad_norm,
                   "scale gradients to a global L2 norm of at most X (0 = off)")
       ->check(non_negative_real());
+  app->add_flag("--no-inplace-concat", f.no_inplace_concat,
+                "training: every channel concatenation copies its inputs into a buffer of its own "
+                "(by default, at batch 1, their producers write straight into it)");
   add_arena_guard_flag(app, f.arena_guard);
 }
 
@@ -35,6 +39,7 @@ inline void apply_step_flags(const StepFlags& f, ExecutorOptions& eo) {
   eo.fuse_update = f.fuse_update;
   eo.clip_grad_norm = f.clip_grad_norm;
   eo.guard = f.arena_guard;
+  eo.in_place_concat = !f.no_inplace_concat;
 }
 
 }  // namespace cnnmem

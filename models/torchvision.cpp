@@ -238,7 +238,10 @@ std::vector<std::string> torchvision_model_names() {
           "efficientnet_b0",
           "mnasnet1_0",
           "regnet_y_400mf",
-          "convnext_tiny"};
+          "convnext_tiny",
+          "densenet121",
+          "squeezenet1_1",
+          "shufflenet_v2_x1_0"};
 }
 
 std::optional<Graph> make_torchvision_model(const std::string& name,
@@ -264,6 +267,9 @@ std::optional<Graph> make_torchvision_model(const std::string& name,
   if (name == "mnasnet1_0") return tv::mnasnet1_0(input);
   if (name == "regnet_y_400mf") return tv::regnet_y_400mf(input);
   if (name == "convnext_tiny") return tv::convnext_tiny(input);
+  if (name == "densenet121") return tv::densenet121(input);
+  if (name == "squeezenet1_1") return tv::squeezenet1_1(input);
+  if (name == "shufflenet_v2_x1_0") return tv::shufflenet_v2_x1_0(input);
   return std::nullopt;
 }
 

@@ -3,14 +3,17 @@
 //   alexnet, vgg11, vgg19, vgg11_bn, vgg16_bn, vgg19_bn, resnet18, resnet34, resnet50,
 //   resnext50_32x4d, wide_resnet50_2, mobilenet_v2 (here), mobilenet_v3_small/large,
 //   efficientnet_b0, mnasnet1_0, regnet_y_400mf (models/torchvision_mobile.cpp), convnext_tiny
-//   (models/torchvision_convnext.cpp)
+//   (models/torchvision_convnext.cpp), densenet121 (models/torchvision_densenet.cpp),
+//   squeezenet1_1, shufflenet_v2_x1_0 (models/torchvision_small.cpp)
 // and the segmentation models fcn_resnet50 and lraspp_mobilenet_v3_large
 // (models/torchvision_segmentation.cpp: 21 classes, output 21 x H x W at the input's size, any
 // input size; torchvision.models.segmentation's with weights=None, weights_backbone=None, so no
 // auxiliary classifier; they train with pixel-cross-entropy, the CLI's default for them)
 // (vgg16 itself lives in models/zoo.cpp). Modules that PyTorch calls functionally get names of
 // their own: "flatten", "<block>.add", the repeated ReLU of a residual block
-// "<block>.relu1/2/3", a squeeze-and-excitation's product "<se>.mul", mnasnet's "mean".
+// "<block>.relu1/2/3", a squeeze-and-excitation's product "<se>.mul", mnasnet's and shufflenet's
+// "mean", the concatenations "<block>.cat", shufflenet's "<block>.chunk.0/1" and
+// "<block>.shuffle", densenet's final "relu".
 // Dropout and stochastic depth act in training as torchvision's (stochastic depth with its own
 // random draws, layers/stochastic_depth.h).
 // Not here: pretrained weights, or torchvision's weight initialisation (cnnmem initialises with

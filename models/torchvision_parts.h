@@ -63,5 +63,8 @@ Graph regnet_y_400mf(const Dims& input);
 Graph convnext_tiny(const Dims& input);
 Graph fcn_resnet50(const Dims& input);
 Graph lraspp_mobilenet_v3_large(const Dims& input);
+Graph densenet121(const Dims& input);
+Graph squeezenet1_1(const Dims& input);
+Graph shufflenet_v2_x1_0(const Dims& input);
 
 }  // namespace cnnmem::tv

@@ -1,8 +1,9 @@
 // Tests for the models of models/torchvision.h added for issue 16 (efficientnet_b0,
 // mobilenet_v3_small/large, regnet_y_400mf, mnasnet1_0, wide_resnet50_2, resnext50_32x4d,
-// convnext_tiny): the parameter count, and every parameter's and state tensor's name and shape
-// equal torchvision 0.14's state_dict, from tests/fixtures/torchvision/state_dicts.txt (made by
-// tests/models/torchvision_state_dicts.py); each plans training with jit primitives only.
+// convnext_tiny, densenet121, squeezenet1_1, shufflenet_v2_x1_0): the parameter count, and every
+// parameter's and state tensor's name and shape equal torchvision 0.14's state_dict, from
+// tests/fixtures/torchvision/state_dicts.txt (made by tests/models/torchvision_state_dicts.py);
+// each plans training with jit primitives only.
 // Not here: the older models (tests/models/torchvision_test.cpp), memory (zoo_memory_test.cpp),
 // values against PyTorch (torchvision_values_test.cpp).
 #include <gtest/gtest.h>
@@ -92,7 +93,8 @@ INSTANTIATE_TEST_SUITE_P(Issue16, TorchvisionNames,
                          ::testing::Values("efficientnet_b0", "mobilenet_v3_small",
                                            "mobilenet_v3_large", "regnet_y_400mf", "mnasnet1_0",
                                            "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny",
-                                           "fcn_resnet50", "lraspp_mobilenet_v3_large"));
+                                           "fcn_resnet50", "lraspp_mobilenet_v3_large",
+                                           "densenet121", "squeezenet1_1", "shufflenet_v2_x1_0"));
 
 }  // namespace
 }  // namespace cnnmem

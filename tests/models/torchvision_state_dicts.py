@@ -10,7 +10,8 @@ import torchvision
 import torchvision.models.segmentation
 
 MODELS = ["efficientnet_b0", "mobilenet_v3_small", "mobilenet_v3_large", "regnet_y_400mf",
-          "mnasnet1_0", "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny"]
+          "mnasnet1_0", "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny",
+          "densenet121", "squeezenet1_1", "shufflenet_v2_x1_0"]
 SEGMENTATION = ["fcn_resnet50", "lraspp_mobilenet_v3_large"]  # torchvision.models.segmentation
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torchvision",

@@ -73,7 +73,8 @@ INSTANTIATE_TEST_SUITE_P(Issue16, TorchvisionValues,
                          ::testing::Values("efficientnet_b0", "mobilenet_v3_small",
                                            "mobilenet_v3_large", "regnet_y_400mf", "mnasnet1_0",
                                            "resnext50_32x4d", "convnext_tiny", "fcn_resnet50",
-                                           "lraspp_mobilenet_v3_large"));
+                                           "lraspp_mobilenet_v3_large",  //
+                                           "densenet121", "squeezenet1_1", "shufflenet_v2_x1_0"));
 
 }  // namespace
 }  // namespace cnnmem
