@@ -69,8 +69,9 @@ enum class OnnxLayerKind {
   // Parsed, shapes inferred; import_onnx refuses them until their layers exist.
   kConvTranspose,
   kGlobalMaxPool,
-  kActivation,      // activation, alpha, beta; PRelu's slope is the weight "<name>.weight"
-  kBinary,          // binary; inputs 2 tensors, or 1 and the constant "<name>.operand"
+  kActivation,      // activation, alpha, beta; PRelu: in_channels slopes, weight weight_name
+  kBinary,          // binary; inputs 2 tensors, or 1 and a constant: a channel scale (in_channels
+                    // > 0, the weight "<name>") or the refused operand "<name>.operand"
   kReduce,          // reduce over H, W; keepdims
   kConcat,          // along channels; inputs 2 or more
   kChannelSlice,    // channels [channel_begin, channel_end) of the input
@@ -125,7 +126,8 @@ struct OnnxLayerSpec {
   OnnxBinary binary = OnnxBinary::kAdd;
   Dims operand_dims;           // constant operand of a binary, per sample, broadcastable
   bool operand_first = false;  // binary: the constant is the left operand (c - x, c / x)
-  bool operand_param = false;  // the constant was a named initializer (a PyTorch parameter)
+  bool operand_param = false;  // channel scale: the constant is a PyTorch parameter (trained)
+  std::string weight_name;     // PRelu: its slope's name (the initializer's)
   OnnxReduce reduce = OnnxReduce::kMean;
   bool keepdims = true;
   int64_t channel_begin = 0, channel_end = 0;  // channel slice

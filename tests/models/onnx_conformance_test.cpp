@@ -33,12 +33,50 @@ namespace fs = std::filesystem;
 
 const char* kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
-const std::set<std::string> kSupported = {
-    "Conv",     "MaxPool", "AveragePool", "GlobalAveragePool",
-    "Gemm",     "MatMul",  "Relu",        "Clip",
-    "Flatten",  "Reshape", "Add",         "Dropout",
-    "Identity", "Softmax", "LogSoftmax",  "BatchNormalization",
-    "Constant"};
+// The ops of models/onnx_parse_ops.cpp that compute on tensors (Lowering::op_table()'s layers,
+// the ops without a layer, and Constant). Not listed: Shape, Gather, Unsqueeze, Squeeze, Cast,
+// Floor and ConstantOfShape, which the importer folds on constants only (their node tests apply
+// them to the input tensor).
+const std::set<std::string> kSupported = {"Conv",
+                                          "ConvTranspose",
+                                          "MaxPool",
+                                          "AveragePool",
+                                          "GlobalAveragePool",
+                                          "GlobalMaxPool",
+                                          "Pad",
+                                          "Gemm",
+                                          "MatMul",
+                                          "Relu",
+                                          "Clip",
+                                          "Sigmoid",
+                                          "Tanh",
+                                          "HardSigmoid",
+                                          "HardSwish",
+                                          "LeakyRelu",
+                                          "Elu",
+                                          "PRelu",
+                                          "Gelu",
+                                          "Add",
+                                          "Sub",
+                                          "Mul",
+                                          "Div",
+                                          "BatchNormalization",
+                                          "InstanceNormalization",
+                                          "ReduceMean",
+                                          "ReduceSum",
+                                          "Concat",
+                                          "Split",
+                                          "Slice",
+                                          "Resize",
+                                          "Upsample",
+                                          "Flatten",
+                                          "Reshape",
+                                          "Transpose",
+                                          "Dropout",
+                                          "Identity",
+                                          "Softmax",
+                                          "LogSoftmax",
+                                          "Constant"};
 
 onnx::TensorProto read_tensor_pb(const fs::path& path) {
   onnx::TensorProto t;
