@@ -130,6 +130,7 @@ TEST(PReluLayerTest, ParameterNameShapeAndInit) {
   Net net({4, 3, 3});
   net.custom("act", {}, prelu_case("act", 4)).flatten("flat");
   ExecutorOptions o;
+  o.training = false;
   o.batch = 1;
   Executor ex(net.graph(), o, nullptr, nullptr);
   ex.bind();
