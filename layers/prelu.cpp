@@ -106,7 +106,7 @@ TensorRef PRelu::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in) 
            {b.call<dnnl::prelu_forward>(*fwd_pd_, {{DNNL_ARG_SRC, data_view(src_)},
                                                    {DNNL_ARG_WEIGHTS, {slope_.weight, slope_.md}},
                                                    {DNNL_ARG_DST, data_view(dst)}})},
-           {}, {}, static_cast<double>(src_.md.get_size() / sizeof(float)));
+           {}, {}, static_cast<double>(src_.md.get_size()) / sizeof(float));
   if (b.training()) b.mark_saved(src_.buffer);
   return dst;
 }
@@ -132,7 +132,7 @@ std::vector<TensorRef> PRelu::plan_backward(StepBuilder& b, const TensorRef& dif
                                               {DNNL_ARG_DIFF_DST, data_view(dd)},
                                               {DNNL_ARG_DIFF_SRC, data_view(diff_src)},
                                               {DNNL_ARG_DIFF_WEIGHTS, {slope_.grad, slope_.md}}})},
-           {}, {}, 3.0 * static_cast<double>(src_.md.get_size() / sizeof(float)));
+           {}, {}, 3.0 * static_cast<double>(src_.md.get_size()) / sizeof(float));
   if (!need[0]) return {TensorRef{}};
   return {diff_src};
 }
