@@ -99,7 +99,8 @@ const StateBinding& StepBuilder::state(const std::string& name, const Dims& torc
   for (const ParamBinding& p : params_) {
     CNNMEM_CHECK_MSG(p.name != name, "state tensor " + name + " is already a parameter");
   }
-  CNNMEM_CHECK_MSG(dims_product(torch_shape) == static_cast<int64_t>(md.get_size() / sizeof(float)),
+  // Logical elements: a channel-blocked layout may pad (it is read and written by reorders).
+  CNNMEM_CHECK_MSG(dims_product(torch_shape) == dims_product(md.dims()),
                    "state tensor " + name + ": PyTorch shape and layout disagree");
   StateBinding s;
   s.name = name;

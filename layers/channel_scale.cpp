@@ -45,8 +45,8 @@ struct ChannelOf {
 
 }  // namespace
 
-ChannelScale::ChannelScale(std::string name, int64_t channels, float init)
-    : Layer(std::move(name)), channels_(channels), init_(init) {
+ChannelScale::ChannelScale(std::string name, int64_t channels, float init, bool trainable)
+    : Layer(std::move(name)), channels_(channels), init_(init), trainable_(trainable) {
   if (channels <= 0) {
     throw Error(error_prefix() + "channels must be positive, got " + std::to_string(channels));
   }
@@ -64,6 +64,7 @@ Dims ChannelScale::infer(const std::vector<Dims>& in) const {
 }
 
 std::vector<ParamDecl> ChannelScale::params(const std::vector<Dims>& /*in*/) const {
+  if (!trainable_) return {};
   return {{name(), {channels_, 1, 1}, 1}};
 }
 
@@ -80,33 +81,36 @@ TensorRef ChannelScale::plan_forward(StepBuilder& b, const std::vector<TensorRef
   const memory::format_tag tag = layout ? kTags[*layout] : memory::format_tag::abcd;
   src_ = b.reorder_to(in[0], memory::desc(d, memory::data_type::f32, tag), name() + ".src",
                       copy_tag, phase);
-  gamma_ = b.param(params({})[0], memory::desc({1, channels_, 1, 1}, memory::data_type::f32, tag),
-                   init_);
+  const memory::desc gamma_md({1, channels_, 1, 1}, memory::data_type::f32, tag);
+  if (trainable_) {
+    const ParamBinding& p = b.param(params({})[0], gamma_md, init_);
+    gamma_ = {p.weight, p.md};
+    dgamma_ = p.grad;
+  } else {
+    gamma_ = {b.state(name(), {channels_, 1, 1}, gamma_md, init_).buffer, gamma_md};
+  }
   const dnnl::binary::primitive_desc pd(
       dnnl::binary::desc(dnnl::algorithm::binary_mul, src_.md, gamma_.md, src_.md), b.attr(),
       b.engine());
-  in_place_ = !b.training() && b.can_overwrite(src_.buffer);
+  // Only gamma's gradient reads the input.
+  const bool keep_src = b.training() && trainable_;
+  in_place_ = !keep_src && b.can_overwrite(src_.buffer);
   const TensorRef dst = in_place_ ? src_ : b.book(name() + ".dst", Tag::kActivation, src_.md);
   b.add_op(name() + ".forward", phase,
-           {b.call<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, src_},
-                                      {DNNL_ARG_SRC_1, {gamma_.weight, gamma_.md}},
-                                      {DNNL_ARG_DST, dst}})},
+           {b.call<dnnl::binary>(
+               pd, {{DNNL_ARG_SRC_0, src_}, {DNNL_ARG_SRC_1, gamma_}, {DNNL_ARG_DST, dst}})},
            {}, {}, static_cast<double>(dims_product({d[0], d[1], d[2], d[3]})));
-  if (b.training()) b.mark_saved(src_.buffer);
+  if (keep_src) b.mark_saved(src_.buffer);
   return dst;
 }
 
-std::vector<TensorRef> ChannelScale::plan_backward(StepBuilder& b, const TensorRef& diff_dst,
-                                                   const std::vector<bool>& need) {
+void ChannelScale::plan_backward_weights(StepBuilder& b, const TensorRef& dd) {
   const Phase phase = Phase::kBackward;
-  const TensorRef dd =
-      b.reorder_to(diff_dst, src_.md, name() + ".diff_dst", Tag::kActivationGrad, phase);
   const memory::dims& d = src_.md.dims();
   const int64_t count = static_cast<int64_t>(src_.md.get_size() / sizeof(float));
-  // diff_gamma first: diff_src may write over diff_dst.
   const ChannelOf channel_of{*layout_of(src_.md), d[1], d[2] * d[3],
                              src_.md == memory::desc(d, memory::data_type::f32, kTags[2]) ? 16 : 8};
-  const BufferId x = src_.buffer, g = dd.buffer, dgamma = gamma_.grad;
+  const BufferId x = src_.buffer, g = dd.buffer, dgamma = dgamma_;
   const int64_t c = channels_;
   const int64_t padded = static_cast<int64_t>(gamma_.md.get_size() / sizeof(float));
   b.add_op(
@@ -138,16 +142,25 @@ std::vector<TensorRef> ChannelScale::plan_backward(StepBuilder& b, const TensorR
         }
       },
       {x, g, dgamma}, 2.0 * static_cast<double>(count));
+}
+
+std::vector<TensorRef> ChannelScale::plan_backward(StepBuilder& b, const TensorRef& diff_dst,
+                                                   const std::vector<bool>& need) {
+  const Phase phase = Phase::kBackward;
+  const TensorRef dd =
+      b.reorder_to(diff_dst, src_.md, name() + ".diff_dst", Tag::kActivationGrad, phase);
+  // diff_gamma first: diff_src may write over diff_dst.
+  if (trainable_) plan_backward_weights(b, dd);
   if (!need[0]) return {TensorRef{}};
+  const int64_t count = static_cast<int64_t>(src_.md.get_size() / sizeof(float));
   const TensorRef diff_src =
       b.can_overwrite(dd.buffer) ? dd : b.book(name() + ".diff_src", Tag::kActivationGrad, src_.md);
   const dnnl::binary::primitive_desc pd(
       dnnl::binary::desc(dnnl::algorithm::binary_mul, dd.md, gamma_.md, dd.md), b.attr(),
       b.engine());
   b.add_op(name() + ".backward_data", phase,
-           {b.call<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, dd},
-                                      {DNNL_ARG_SRC_1, {gamma_.weight, gamma_.md}},
-                                      {DNNL_ARG_DST, diff_src}})},
+           {b.call<dnnl::binary>(
+               pd, {{DNNL_ARG_SRC_0, dd}, {DNNL_ARG_SRC_1, gamma_}, {DNNL_ARG_DST, diff_src}})},
            {}, {}, static_cast<double>(count));
   return {diff_src};
 }

@@ -13,6 +13,7 @@
 #include "layers/add.h"
 #include "layers/batch_norm2d.h"
 #include "layers/binary.h"
+#include "layers/channel_scale.h"
 #include "layers/channel_shuffle.h"
 #include "layers/channel_slice.h"
 #include "layers/concat.h"
@@ -29,6 +30,7 @@
 #include "layers/linear.h"
 #include "layers/pad.h"
 #include "layers/pool2d.h"
+#include "layers/prelu.h"
 #include "layers/reduce_spatial.h"
 #include "layers/relu.h"
 #include "layers/relu6.h"
@@ -47,10 +49,11 @@ std::string not_yet(const OnnxLayerSpec& s) {
     return "attribute dilations " + dims_str(s.dilation_hw) + " on a pool";
   }
   switch (s.kind) {
-    case OnnxLayerKind::kActivation:
-      return s.activation == OnnxActivation::kPRelu ? "PRelu" : "";
     case OnnxLayerKind::kBinary:
-      return s.inputs.size() == 2 ? "" : "an element-wise op with a constant operand";
+      if (s.inputs.size() == 2 || s.in_channels > 0) return "";
+      return s.onnx_op + " with the constant operand " + dims_str(s.operand_dims) +
+             " (cnnmem takes a constant only as a scale of a CxHxW tensor's channels: Mul by, or "
+             "Div by, one value or C x 1 x 1 values)";
     case OnnxLayerKind::kResize: {
       const bool nearest = s.resize_mode == OnnxResizeMode::kNearest;
       const bool torch_nearest = s.coordinate_mode == "asymmetric" && s.nearest_mode == "floor";
@@ -98,6 +101,8 @@ std::unique_ptr<Layer> make_activation(const OnnxLayerSpec& s) {
       return std::make_unique<LeakyRelu>(s.name, alpha);
     case OnnxActivation::kElu:
       return std::make_unique<Elu>(s.name, alpha);
+    case OnnxActivation::kPRelu:
+      return std::make_unique<PRelu>(s.name, s.in_channels, 0.25f, s.weight_name);
     default:
       break;
   }
@@ -156,6 +161,10 @@ std::unique_ptr<Layer> make_elementwise(const OnnxLayerSpec& s) {
     case OnnxLayerKind::kActivation:
       return make_activation(s);
     case OnnxLayerKind::kBinary: {
+      // A constant operand: a channel scale (a PyTorch parameter, or frozen).
+      if (s.inputs.size() == 1) {
+        return std::make_unique<ChannelScale>(s.name, s.in_channels, 1.f, s.operand_param);
+      }
       constexpr BinaryOp kOps[] = {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv};
       return std::make_unique<Binary>(s.name, kOps[static_cast<int>(s.binary)]);
     }

@@ -19,10 +19,12 @@
 //   tensors), Dropout and Identity (no layer), Constant, and Softmax / LogSoftmax as the last op
 //   (dropped: cnnmem's loss is softmax cross-entropy over the logits; `dropped_output_op` says
 //   which one was dropped).
-// Parsed by stage 1 (attributes checked, shapes inferred, specs with their fields) but refused by
-// stage 2 until their layers exist: non-square/asymmetric/dilated windows and ceil_mode,
-// ConvTranspose, GlobalMaxPool, Pad, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Elu,
-// PRelu, Gelu, broadcasting Add/Sub/Mul/Div (with a constant operand too), ReduceMean/ReduceSum
+// Also (stage 1 parses them into specs, stage 2 builds their layers): non-square/asymmetric
+// windows and ceil_mode, ConvTranspose, GlobalMaxPool, Pad, Sigmoid, Tanh, HardSigmoid,
+// HardSwish, LeakyRelu, Elu, PRelu (its slope a parameter under the initializer's name), Gelu,
+// broadcasting Add/Sub/Mul/Div of two tensors, Mul/Div by a constant of one value or C x 1 x 1
+// values as a channel scale (trained when it is a named C x 1 x 1 initializer multiplied in,
+// ConvNeXt's layer_scale; frozen otherwise), ReduceMean/ReduceSum
 // over H and W, Concat and Split/Slice on channels, Resize/Upsample, InstanceNormalization, and
 // the patterns of models/onnx_lower_pattern.cpp (GELU, SiLU, HardSwish, LayerNorm over channels,
 // channel shuffle, GroupNorm). NHWC stretches between Transpose(0,2,3,1) and back (ConvNeXt)
@@ -69,8 +71,9 @@ enum class OnnxLayerKind {
   // Parsed, shapes inferred; import_onnx refuses them until their layers exist.
   kConvTranspose,
   kGlobalMaxPool,
-  kActivation,      // activation, alpha, beta; PRelu's slope is the weight "<name>.weight"
-  kBinary,          // binary; inputs 2 tensors, or 1 and the constant "<name>.operand"
+  kActivation,      // activation, alpha, beta; PRelu: in_channels slopes, weight weight_name
+  kBinary,          // binary; inputs 2 tensors, or 1 and a constant: a channel scale (in_channels
+                    // > 0, the weight "<name>") or the refused operand "<name>.operand"
   kReduce,          // reduce over H, W; keepdims
   kConcat,          // along channels; inputs 2 or more
   kChannelSlice,    // channels [channel_begin, channel_end) of the input
@@ -125,7 +128,8 @@ struct OnnxLayerSpec {
   OnnxBinary binary = OnnxBinary::kAdd;
   Dims operand_dims;           // constant operand of a binary, per sample, broadcastable
   bool operand_first = false;  // binary: the constant is the left operand (c - x, c / x)
-  bool operand_param = false;  // the constant was a named initializer (a PyTorch parameter)
+  bool operand_param = false;  // channel scale: the constant is a PyTorch parameter (trained)
+  std::string weight_name;     // PRelu: its slope's name (the initializer's)
   OnnxReduce reduce = OnnxReduce::kMean;
   bool keepdims = true;
   int64_t channel_begin = 0, channel_end = 0;  // channel slice

@@ -69,7 +69,10 @@ void Lowering::activation() {
     }
     s.in_channels = n;
     s.name = layer_name(slope.name);
-    net_.weights.push_back({s.name + ".weight", {n}, slope.f});  // PyTorch's PReLU layout
+    // The parameter keeps the initializer's name ("act.weight"; "onnx::PRelu_16" when the
+    // exporter folded PyTorch's away); PyTorch's PReLU layout [slopes].
+    s.weight_name = slope.name.empty() ? s.name + ".weight" : unique_name(slope.name);
+    net_.weights.push_back({s.weight_name, {n}, slope.f});
   }
   push(std::move(s), {x.node}, x.dims);
   values_[node_->output(0)].nhwc = x.nhwc;
@@ -114,10 +117,42 @@ void Lowering::binary() {
     fail("constant " + shape_str(c.shape) + " does not broadcast onto " + shape_str(x.dims));
   }
   s.operand_dims = cd;
-  s.operand_param = !c.name.empty() && c.name.rfind("onnx::", 0) != 0;
-  s.name = layer_name("");
-  net_.weights.push_back({s.name + ".operand", cd, c.f});
+  if (!channel_scale(c, x, s)) {
+    s.name = layer_name("");
+    net_.weights.push_back({s.name + ".operand", cd, c.f});
+  }
   push(std::move(s), {x.node}, out);
+}
+
+// x * c, c * x or x / c with c of one value or one per channel (C x 1 x 1): a channel scale
+// (in_channels set), whose scale is the weight named after the layer. Trainable (operand_param)
+// when c is a named initializer of one value per channel multiplied in (ConvNeXt's layer_scale:
+// the layer and its parameter keep that name); frozen (a state tensor) otherwise: a constant, a
+// single value, or a divisor (its reciprocal is stored). False: not such an op.
+bool Lowering::channel_scale(const Const& c, const Value& x, OnnxLayerSpec& s) {
+  const bool mul = s.binary == OnnxBinary::kMul;
+  if (x.dims.size() != 3 || x.nhwc ||
+      !(mul || (s.binary == OnnxBinary::kDiv && !s.operand_first))) {
+    return false;
+  }
+  Dims aligned(3 - std::min<size_t>(3, s.operand_dims.size()), 1);
+  aligned.insert(aligned.end(), s.operand_dims.begin(), s.operand_dims.end());
+  const int64_t channels = x.dims[0];
+  if (aligned[1] != 1 || aligned[2] != 1 || (aligned[0] != 1 && aligned[0] != channels)) {
+    return false;
+  }
+  const bool one = aligned[0] == 1;
+  s.operand_param =
+      mul && (!one || channels == 1) && !c.name.empty() && c.name.rfind("onnx::", 0) != 0;
+  s.in_channels = channels;
+  s.name = s.operand_param ? unique_name(c.name) : layer_name("");
+  std::vector<float> scale(static_cast<size_t>(channels));
+  for (size_t k = 0; k < scale.size(); ++k) {
+    const float v = c.f[one ? 0 : k];
+    scale[k] = mul ? v : 1.f / v;
+  }
+  net_.weights.push_back({s.name, {channels, 1, 1}, std::move(scale)});
+  return true;
 }
 
 }  // namespace cnnmem::onnx_parse

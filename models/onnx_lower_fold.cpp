@@ -124,7 +124,11 @@ void Lowering::fold_unsqueeze(bool squeeze) {
                      1);
     }
   }
+  // The same values in another shape keep the initializer's name (PRelu's slope, exported as
+  // Unsqueeze(act.weight), is still the parameter act.weight).
+  const std::string name = data->name;
   output_const(std::move(c));
+  consts_[node_->output(0)].name = name;
 }
 
 void Lowering::fold_concat() {

@@ -93,6 +93,8 @@ class Lowering {
   void output_const(Const c);
   int push(OnnxLayerSpec spec, const std::vector<int>& inputs, Dims dims);
   std::string layer_name(const std::string& weight_name);
+  // `base` made printable and unique among layer names and weight names.
+  std::string unique_name(const std::string& base);
   void check_dims(const Dims& dims) const;
   bool all_inputs_constant() const;
 
@@ -117,6 +119,7 @@ class Lowering {
   void reshape();
   void transpose();
   void binary();
+  bool channel_scale(const Const& c, const Value& x, OnnxLayerSpec& s);
   bool matmul_bias();
   void matmul_1x1(const Value& x);
   void batch_norm();

@@ -149,9 +149,20 @@ std::string Lowering::layer_name(const std::string& weight_name) {
   } else {
     base = node_name_;
   }
-  base = printable(base);
+  return unique_name(base);
+}
+
+std::string Lowering::unique_name(const std::string& raw) {
+  const std::string base = printable(raw);
+  const auto taken = [&](const std::string& n) {
+    if (names_.count(n) > 0) return true;
+    for (const NamedTensor& w : net_.weights) {
+      if (w.name == n) return true;
+    }
+    return false;
+  };
   std::string name = base;
-  for (int k = 2; names_.count(name) > 0; ++k) name = base + "_" + std::to_string(k);
+  for (int k = 2; taken(name); ++k) name = base + "_" + std::to_string(k);
   names_.insert(name);
   return name;
 }
