@@ -229,7 +229,9 @@ std::vector<std::string> torchvision_model_names() {
           "efficientnet_b0",
           "mnasnet1_0",
           "regnet_y_400mf",
-          "convnext_tiny"};
+          "convnext_tiny",
+          "googlenet",
+          "inception_v3"};
 }
 
 std::optional<Graph> make_torchvision_model(const std::string& name,
@@ -253,6 +255,8 @@ std::optional<Graph> make_torchvision_model(const std::string& name,
   if (name == "mnasnet1_0") return tv::mnasnet1_0(input);
   if (name == "regnet_y_400mf") return tv::regnet_y_400mf(input);
   if (name == "convnext_tiny") return tv::convnext_tiny(input);
+  if (name == "googlenet") return tv::googlenet(input);
+  if (name == "inception_v3") return tv::inception_v3(input_dims.value_or(Dims{3, 299, 299}));
   return std::nullopt;
 }
 

@@ -39,5 +39,7 @@ Graph mobilenet_v3(bool large, const Dims& input);
 Graph mnasnet1_0(const Dims& input);
 Graph regnet_y_400mf(const Dims& input);
 Graph convnext_tiny(const Dims& input);
+Graph googlenet(const Dims& input);
+Graph inception_v3(const Dims& input);
 
 }  // namespace cnnmem::tv

@@ -10,12 +10,15 @@ import torchvision
 
 MODELS = ["efficientnet_b0", "mobilenet_v3_small", "mobilenet_v3_large", "regnet_y_400mf",
           "mnasnet1_0", "wide_resnet50_2", "resnext50_32x4d", "convnext_tiny"]
+MODELS += ["googlenet", "inception_v3"]
+# cnnmem's googlenet and inception_v3 leave out the auxiliary classifiers (models/torchvision.h).
+KWARGS = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torchvision",
                    "state_dicts.txt")
 with open(out, "w") as f:
     for name in MODELS:
-        m = getattr(torchvision.models, name)()
+        m = getattr(torchvision.models, name)(**KWARGS.get(name, {}))
         params = dict(m.named_parameters())
         f.write("# %s %d\n" % (name, sum(p.numel() for p in params.values())))
         for key, t in m.state_dict().items():

@@ -12,6 +12,9 @@ import sys
 import torch
 import torchvision
 
+# cnnmem's googlenet and inception_v3 leave out the auxiliary classifiers (models/torchvision.h).
+KWARGS = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
+
 
 def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
@@ -33,7 +36,7 @@ def write_safetensors(path, tensors):
 def main():
     name, out, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
     torch.manual_seed(0)
-    model = getattr(torchvision.models, name)()
+    model = getattr(torchvision.models, name)(**KWARGS.get(name, {}))
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
