@@ -241,7 +241,9 @@ std::vector<std::string> torchvision_model_names() {
           "convnext_tiny",
           "densenet121",
           "squeezenet1_1",
-          "shufflenet_v2_x1_0"};
+          "shufflenet_v2_x1_0",
+          "googlenet",
+          "inception_v3"};
 }
 
 std::optional<Graph> make_torchvision_model(const std::string& name,
@@ -270,6 +272,8 @@ std::optional<Graph> make_torchvision_model(const std::string& name,
   if (name == "densenet121") return tv::densenet121(input);
   if (name == "squeezenet1_1") return tv::squeezenet1_1(input);
   if (name == "shufflenet_v2_x1_0") return tv::shufflenet_v2_x1_0(input);
+  if (name == "googlenet") return tv::googlenet(input);
+  if (name == "inception_v3") return tv::inception_v3(input_dims.value_or(Dims{3, 299, 299}));
   return std::nullopt;
 }
 

@@ -66,5 +66,7 @@ Graph lraspp_mobilenet_v3_large(const Dims& input);
 Graph densenet121(const Dims& input);
 Graph squeezenet1_1(const Dims& input);
 Graph shufflenet_v2_x1_0(const Dims& input);
+Graph googlenet(const Dims& input);
+Graph inception_v3(const Dims& input);
 
 }  // namespace cnnmem::tv

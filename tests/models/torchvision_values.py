@@ -14,6 +14,9 @@ import torch
 import torchvision
 import torchvision.models.segmentation
 
+# cnnmem's googlenet and inception_v3 leave out the auxiliary classifiers (models/torchvision.h).
+KWARGS = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
+
 
 def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
@@ -40,7 +43,7 @@ def main():
         model = getattr(torchvision.models.segmentation, name)(weights=None,
                                                                weights_backbone=None)
     else:
-        model = getattr(torchvision.models, name)()
+        model = getattr(torchvision.models, name)(**KWARGS.get(name, {}))
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):

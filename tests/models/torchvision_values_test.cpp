@@ -3,8 +3,9 @@
 // exported by tests/models/torchvision_values.py to a temporary directory with a fixed 2x3x64x64
 // input and PyTorch's eval-mode output (2x21x64x64 for the segmentation models), loaded with
 // Executor::load_weights, and run for inference: the logits match within 1e-4 of their largest
-// magnitude. Skipped (GTEST_SKIP) where /usr/bin/python3 cannot import torchvision. Not here:
-// training values (the layers' own tests check gradients), names (torchvision_names).
+// magnitude. inception_v3 runs at 2x3x75x75 instead, its smallest input. Skipped (GTEST_SKIP)
+// where /usr/bin/python3 cannot import torchvision. Not here: training values (the layers' own
+// tests check gradients), names (torchvision_names).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -34,12 +35,13 @@ class TorchvisionValues : public ::testing::TestWithParam<std::string> {};
 TEST_P(TorchvisionValues, InferenceMatchesPyTorch) {
   if (!have_torchvision()) GTEST_SKIP() << "/usr/bin/python3 cannot import torchvision";
   const std::string& model = GetParam();
+  const int64_t size = model == "inception_v3" ? 75 : kSize;  // 75: its smallest input
   std::string dir_template = (std::filesystem::temp_directory_path() / "cnnmem_tv_XXXXXX").string();
   ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
   const std::filesystem::path dir(dir_template);
   const std::string cmd = "/usr/bin/python3 " + std::string(CNNMEM_SOURCE_DIR) +
                           "/tests/models/torchvision_values.py " + model + " " + dir.string() +
-                          " " + std::to_string(kSize);
+                          " " + std::to_string(size);
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   const SafetensorsFile weights = read_safetensors((dir / (model + ".safetensors")).string());
   const SafetensorsFile io = read_safetensors((dir / (model + ".io.safetensors")).string());
@@ -49,7 +51,7 @@ TEST_P(TorchvisionValues, InferenceMatchesPyTorch) {
   ASSERT_NE(input, nullptr);
   ASSERT_NE(output, nullptr);
 
-  const Graph g = make_model(model, Dims{3, kSize, kSize});
+  const Graph g = make_model(model, Dims{3, size, size});
   ExecutorOptions o;
   o.training = false;
   o.batch = kBatch;
@@ -74,7 +76,8 @@ INSTANTIATE_TEST_SUITE_P(Issue16, TorchvisionValues,
                                            "mobilenet_v3_large", "regnet_y_400mf", "mnasnet1_0",
                                            "resnext50_32x4d", "convnext_tiny", "fcn_resnet50",
                                            "lraspp_mobilenet_v3_large",  //
-                                           "densenet121", "squeezenet1_1", "shufflenet_v2_x1_0"));
+                                           "densenet121", "squeezenet1_1", "shufflenet_v2_x1_0",
+                                           "googlenet", "inception_v3"));
 
 }  // namespace
 }  // namespace cnnmem
