@@ -58,19 +58,20 @@ double Resize::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
 
 namespace {
 
-// ONNX's nearest source row for output row d (ratio: input rows per output row).
-int64_t onnx_nearest(const ResizeOptions& o, int64_t d, int64_t in, int64_t out, double ratio) {
+// ONNX's nearest source row for output row d (scale: output rows per input row; divided by, as
+// ONNX's reference does, so that ties round as there).
+int64_t onnx_nearest(const ResizeOptions& o, int64_t d, int64_t in, int64_t out, double scale) {
   const auto dd = static_cast<double>(d);
-  double x = dd * ratio;
+  double x = dd / scale;
   switch (o.nearest_coords) {
     case NearestCoords::kHalfPixel:
-      x = (dd + 0.5) * ratio - 0.5;
+      x = (dd + 0.5) / scale - 0.5;
       break;
     case NearestCoords::kPyTorchHalfPixel:
-      x = out > 1 ? (dd + 0.5) * ratio - 0.5 : 0.0;
+      x = out > 1 ? (dd + 0.5) / scale - 0.5 : 0.0;
       break;
     case NearestCoords::kTfHalfPixel:
-      x = (dd + 0.5) * ratio;
+      x = (dd + 0.5) / scale;
       break;
     case NearestCoords::kAlignCorners:
       x = out > 1 ? dd * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
@@ -110,9 +111,9 @@ std::vector<Resize::Tap> Resize::taps(const ResizeOptions& o, int64_t in, int64_
   for (int64_t d = 0; d < out; ++d) {
     Tap& tap = t[static_cast<size_t>(d)];
     if (mode == ResizeMode::kNearest && !pytorch_nearest) {
-      const double r = scale_factor > 0 ? 1.0 / scale_factor
-                                        : static_cast<double>(in) / static_cast<double>(out);
-      tap.i0 = tap.i1 = onnx_nearest(o, d, in, out, r);
+      const double scale =
+          scale_factor > 0 ? scale_factor : static_cast<double>(out) / static_cast<double>(in);
+      tap.i0 = tap.i1 = onnx_nearest(o, d, in, out, scale);
       continue;
     }
     if (mode == ResizeMode::kNearest) {

@@ -100,7 +100,38 @@ inline RefTensor ref_conv_transpose2d(const RefTensor& x, const ConvTranspose2dO
   return y;
 }
 
-// PyTorch's F.interpolate (nearest; bilinear with or without align_corners), in double.
+// ONNX's Resize nearest source index (coordinate mode, then rounding, then clamping), in double.
+inline double ref_nearest(const ResizeOptions& o, double d, int64_t in, int64_t out, double scale) {
+  const double last = static_cast<double>(in - 1);
+  double x = d / scale;
+  if (o.nearest_coords == NearestCoords::kHalfPixel ||
+      (o.nearest_coords == NearestCoords::kPyTorchHalfPixel && out > 1)) {
+    x = (d + 0.5) / scale - 0.5;
+  } else if (o.nearest_coords == NearestCoords::kPyTorchHalfPixel) {
+    x = 0;
+  } else if (o.nearest_coords == NearestCoords::kTfHalfPixel) {
+    x = (d + 0.5) / scale;
+  } else if (o.nearest_coords == NearestCoords::kAlignCorners) {
+    x = out > 1 ? d * last / static_cast<double>(out - 1) : 0;
+  }
+  const double frac = x - std::floor(x);
+  switch (o.nearest_round) {
+    case NearestRound::kFloor:
+      x = std::floor(x);
+      break;
+    case NearestRound::kCeil:
+      x = std::ceil(x);
+      break;
+    default:
+      x = frac == 0.5
+              ? (o.nearest_round == NearestRound::kRoundPreferCeil ? std::ceil(x) : std::floor(x))
+              : std::round(x);
+  }
+  return std::clamp(x, 0.0, last);
+}
+
+// PyTorch's F.interpolate (nearest; bilinear with or without align_corners), in double; nearest
+// also with ONNX's coordinate modes and roundings.
 inline RefTensor ref_resize(const RefTensor& x, const ResizeOptions& o) {
   const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2];
   const auto size = [&](int64_t in, int64_t out, double scale) {
@@ -111,7 +142,7 @@ inline RefTensor ref_resize(const RefTensor& x, const ResizeOptions& o) {
   const auto src = [&](int64_t d, int64_t in, int64_t out, double scale) {
     const double r = scale > 0 ? 1 / scale : static_cast<double>(in) / static_cast<double>(out);
     if (o.mode == ResizeMode::kNearest) {
-      return std::min(std::floor(static_cast<double>(d) * r), static_cast<double>(in - 1));
+      return ref_nearest(o, static_cast<double>(d), in, out, 1 / r);
     }
     if (o.align_corners) {
       return out > 1 ? static_cast<double>(d) * static_cast<double>(in - 1) /
