@@ -44,10 +44,6 @@ namespace {
 
 // Why a parsed spec cannot be built ("" when it can): the feature cnnmem's layers lack.
 std::string not_yet(const OnnxLayerSpec& s) {
-  const bool pool = s.kind == OnnxLayerKind::kMaxPool || s.kind == OnnxLayerKind::kAvgPool;
-  if (pool && (s.dilation_hw[0] != 1 || s.dilation_hw[1] != 1)) {
-    return "attribute dilations " + dims_str(s.dilation_hw) + " on a pool";
-  }
   switch (s.kind) {
     case OnnxLayerKind::kBinary:
       if (s.inputs.size() == 2 || s.in_channels > 0) return "";

@@ -78,7 +78,7 @@ void Lowering::window(const Value& x, const Dims& kernel_shape, bool allow_dilat
   s.stride_hw = pair("strides");
   s.dilation_hw = pair("dilations");
   if (!allow_dilation && s.dilation_hw != Dims{1, 1}) {
-    fail_attr("dilations", "must be 1 for pooling");
+    fail_attr("dilations", "must be 1 for average pooling");
   }
   s.pads = window_pads(x, s);
   s.kernel = s.kernel_hw[0];
@@ -230,25 +230,27 @@ void Lowering::pool(bool max) {
   const Value x = runtime(0);
   OnnxLayerSpec s;
   s.kind = max ? OnnxLayerKind::kMaxPool : OnnxLayerKind::kAvgPool;
-  window(x, attr_ints("kernel_shape"), false, s);
+  window(x, attr_ints("kernel_shape"), max, s);
+  Dims span(2);
+  for (size_t a = 0; a < 2; ++a) span[a] = s.dilation_hw[a] * (s.kernel_hw[a] - 1) + 1;
   for (size_t a = 0; a < 4; ++a) {
-    if (2 * s.pads[a] > s.kernel_hw[a % 2]) {
-      fail_attr("pads", "more than half the kernel is not supported");
+    if (s.pads[a] >= span[a % 2]) {
+      fail_attr("pads", shape_str(s.pads) +
+                            " must be smaller than the kernel (a window of "
+                            "padding only)");
     }
   }
   s.count_include_pad = max || attr_int("count_include_pad", 0) != 0;
   const bool ceil = attr_int("ceil_mode", 0) != 0;
   Dims out = {x.dims[0], 0, 0};
   for (size_t a = 0; a < 2; ++a) {
-    if (x.dims[a + 1] + s.pads[a] + s.pads[a + 2] < s.kernel_hw[a]) {
-      fail("input " + shape_str(x.dims) + " is smaller than the kernel " +
-           std::to_string(s.kernel_hw[a]));
+    if (x.dims[a + 1] + s.pads[a] + s.pads[a + 2] < span[a]) {
+      fail("input " + shape_str(x.dims) + " is smaller than the kernel " + std::to_string(span[a]));
     }
-    out[a + 1] =
-        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], s.kernel_hw[a], s.stride_hw[a], ceil);
+    out[a + 1] = window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], span[a], s.stride_hw[a], ceil);
     // ceil_mode is kept only where it changes the output size.
     const int64_t floor_out =
-        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], s.kernel_hw[a], s.stride_hw[a], false);
+        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], span[a], s.stride_hw[a], false);
     s.ceil_mode = s.ceil_mode || out[a + 1] != floor_out;
   }
   push(std::move(s), {x.node}, out);
