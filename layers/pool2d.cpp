@@ -66,13 +66,15 @@ Pool2d::Pool2d(std::string name, PoolKind kind, Pool2dOptions options)
   const std::string p = error_prefix();
   const Window2d& w = opt_.window;
   w.check(p);
-  if (w.dilation_h != 1 || w.dilation_w != 1) {
-    throw Error(p + "dilation must be 1, got " + std::to_string(w.dilation_h) + "x" +
-                std::to_string(w.dilation_w) + " (dilated pooling is not supported)");
+  if (kind_ == PoolKind::kAvg && (w.dilation_h != 1 || w.dilation_w != 1)) {
+    throw Error(p + "dilation must be 1 for average pooling, got " + w.str() +
+                " (dilated average pooling is not supported)");
   }
-  if (2 * std::max(w.pads.top, w.pads.bottom) > w.kernel_h ||
-      2 * std::max(w.pads.left, w.pads.right) > w.kernel_w) {
-    throw Error(p + "padding must be between 0 and half the kernel, got " + w.str());
+  // Every window must touch the input (oneDNN's kernels, and ONNX's pads, allow more than
+  // PyTorch's half the kernel).
+  if (std::max(w.pads.top, w.pads.bottom) >= w.span_h() ||
+      std::max(w.pads.left, w.pads.right) >= w.span_w()) {
+    throw Error(p + "padding must be smaller than the kernel, got " + w.str());
   }
 }
 
@@ -100,16 +102,16 @@ Dims Pool2d::infer(const std::vector<Dims>& in) const {
   if (!w.fits(x[1], x[2])) {
     throw Error(error_prefix() + "input " + dims_str(x) + " is smaller than the kernel " + w.str());
   }
-  return {x[0], out_size(x[1], w.pads.top, w.pads.bottom, w.kernel_h, w.stride_h),
-          out_size(x[2], w.pads.left, w.pads.right, w.kernel_w, w.stride_w)};
+  return {x[0], out_size(x[1], w.pads.top, w.pads.bottom, w.span_h(), w.stride_h),
+          out_size(x[2], w.pads.left, w.pads.right, w.span_w(), w.stride_w)};
 }
 
 void Pool2d::plan_rescale(int64_t h, int64_t w, int64_t oh, int64_t ow) {
   const Window2d& g = opt_.window;
   // oneDNN's padding that makes its floor rule give OH x OW (more than declared in ceil mode).
   win_ = g;
-  win_.pads.bottom = std::max(g.pads.bottom, (oh - 1) * g.stride_h + g.kernel_h - h - g.pads.top);
-  win_.pads.right = std::max(g.pads.right, (ow - 1) * g.stride_w + g.kernel_w - w - g.pads.left);
+  win_.pads.bottom = std::max(g.pads.bottom, (oh - 1) * g.stride_h + g.span_h() - h - g.pads.top);
+  win_.pads.right = std::max(g.pads.right, (ow - 1) * g.stride_w + g.span_w() - w - g.pads.left);
   scale_h_.clear();
   scale_w_.clear();
   if (kind_ != PoolKind::kAvg || !opt_.count_include_pad) return;
@@ -133,9 +135,10 @@ TensorRef Pool2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   const auto prop =
       b.training() ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto make_pd = [&](const memory::desc& dst) {
-    fwd_pd_.emplace(dnnl::pooling_forward::desc(prop, alg(), src.md, dst, win_.strides(),
-                                                win_.kernel(), win_.padding_l(), win_.padding_r()),
-                    b.attr(), b.engine());
+    fwd_pd_.emplace(
+        dnnl::pooling_v2_forward::desc(prop, alg(), src.md, dst, win_.strides(), win_.kernel(),
+                                       win_.dilates(), win_.padding_l(), win_.padding_r()),
+        b.attr(), b.engine());
     return std::string(fwd_pd_->impl_info_str()).find("ref") == std::string::npos;
   };
   // In-place concatenation: write into the view when a jit kernel takes its layout (and no
@@ -157,7 +160,7 @@ TensorRef Pool2d::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
     args.push_back({DNNL_ARG_WORKSPACE, workspace_});
     b.mark_saved(workspace_.buffer);
   }
-  b.add_op(name() + ".forward", Phase::kForward, {b.call<dnnl::pooling_forward>(*fwd_pd_, args)},
+  b.add_op(name() + ".forward", Phase::kForward, {b.call<dnnl::pooling_v2_forward>(*fwd_pd_, args)},
            {}, {}, static_cast<double>(dims_product(out) * d[0] * win_.kernel_h * win_.kernel_w));
   if (!scale_h_.empty()) {
     const memory::desc md = dst_md_;
@@ -177,9 +180,10 @@ std::vector<TensorRef> Pool2d::plan_backward(StepBuilder& b, const TensorRef& di
   if (!need[0]) return {TensorRef{}};
   const memory::desc diff_src_any(src_md_.dims(), memory::data_type::f32, memory::format_tag::any);
   const memory::desc diff_dst_any(dst_md_.dims(), memory::data_type::f32, memory::format_tag::any);
-  const dnnl::pooling_backward::primitive_desc pd(
-      dnnl::pooling_backward::desc(alg(), diff_src_any, diff_dst_any, win_.strides(), win_.kernel(),
-                                   win_.padding_l(), win_.padding_r()),
+  const dnnl::pooling_v2_backward::primitive_desc pd(
+      dnnl::pooling_v2_backward::desc(alg(), diff_src_any, diff_dst_any, win_.strides(),
+                                      win_.kernel(), win_.dilates(), win_.padding_l(),
+                                      win_.padding_r()),
       b.attr(), b.engine(), *fwd_pd_);
   TensorRef dd = b.reorder_to(diff_dst, pd.diff_dst_desc(), name() + ".diff_dst",
                               Tag::kActivationGrad, Phase::kBackward);
@@ -198,7 +202,7 @@ std::vector<TensorRef> Pool2d::plan_backward(StepBuilder& b, const TensorRef& di
   std::vector<std::pair<int, TensorRef>> args = {{DNNL_ARG_DIFF_DST, dd},
                                                  {DNNL_ARG_DIFF_SRC, diff_src}};
   if (workspace_.buffer != kNoBuffer) args.push_back({DNNL_ARG_WORKSPACE, workspace_});
-  b.add_op(name() + ".backward", Phase::kBackward, {b.call<dnnl::pooling_backward>(pd, args)});
+  b.add_op(name() + ".backward", Phase::kBackward, {b.call<dnnl::pooling_v2_backward>(pd, args)});
   return {diff_src};
 }
 

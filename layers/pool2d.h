@@ -11,8 +11,11 @@
 // PyTorch does); oneDNN's include-padding divisor is the whole kernel, so those outputs (and
 // their gradients in backward) are rescaled by KH*KW / clipped size in an op of their own.
 // Legend: N batch, C channels, H/W input size, KH/KW kernel, SH/SW stride, OH/OW output size.
-// Not here: dilated pooling, adaptive or global pooling (layers/adaptive_avg_pool2d.h), padding
-// over half the kernel (PyTorch rejects it too).
+// Dilated max pooling (oneDNN's pooling_v2; PyTorch's and ONNX's dilations): the window spans
+// DH * (KH - 1) + 1 rows. Padding may exceed half the kernel (ONNX allows it, PyTorch does not)
+// but must be smaller than the window's span. oneDNN 2.6 has no jit kernel for dilated pooling:
+// it runs on its reference kernel (ONEDNN_VERBOSE shows ref:any), correct but slow.
+// Not here: dilated average pooling, adaptive or global pooling (layers/adaptive_avg_pool2d.h).
 #pragma once
 
 #include <optional>
@@ -26,7 +29,7 @@ namespace cnnmem {
 enum class PoolKind { kMax, kAvg };
 
 struct Pool2dOptions {
-  Window2d window;  // dilation must be 1
+  Window2d window;  // dilation: max pooling only
   bool ceil_mode = false;
   bool count_include_pad = true;  // average pooling only
 
@@ -67,7 +70,7 @@ class Pool2d : public Layer {
   Pool2dOptions opt_;
   Window2d win_;  // as given to oneDNN: the bottom/right padding extended for ceil mode
   std::vector<float> scale_h_, scale_w_;
-  std::optional<dnnl::pooling_forward::primitive_desc> fwd_pd_;
+  std::optional<dnnl::pooling_v2_forward::primitive_desc> fwd_pd_;
   dnnl::memory::desc src_md_, dst_md_;
   TensorRef workspace_;
 };

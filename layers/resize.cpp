@@ -29,6 +29,10 @@ Resize::Resize(std::string name, ResizeOptions options) : Layer(std::move(name))
   if (opt_.align_corners && opt_.mode != ResizeMode::kBilinear) {
     throw Error(p + "align_corners applies to bilinear mode only; leave it false for nearest");
   }
+  if (opt_.mode != ResizeMode::kNearest && (opt_.nearest_coords != NearestCoords::kAsymmetric ||
+                                            opt_.nearest_round != NearestRound::kFloor)) {
+    throw Error(p + "nearest_coords and nearest_round apply to nearest mode only");
+  }
 }
 
 Dims Resize::infer(const std::vector<Dims>& in) const {
@@ -52,14 +56,66 @@ double Resize::flops(const std::vector<Dims>& /*in*/, const Dims& out) const {
   return static_cast<double>(dims_product(out)) * (opt_.mode == ResizeMode::kBilinear ? 8 : 1);
 }
 
-std::vector<Resize::Tap> Resize::taps(ResizeMode mode, bool align_corners, int64_t in, int64_t out,
+namespace {
+
+// ONNX's nearest source row for output row d (scale: output rows per input row; divided by, as
+// ONNX's reference does, so that ties round as there).
+int64_t onnx_nearest(const ResizeOptions& o, int64_t d, int64_t in, int64_t out, double scale) {
+  const auto dd = static_cast<double>(d);
+  double x = dd / scale;
+  switch (o.nearest_coords) {
+    case NearestCoords::kHalfPixel:
+      x = (dd + 0.5) / scale - 0.5;
+      break;
+    case NearestCoords::kPyTorchHalfPixel:
+      x = out > 1 ? (dd + 0.5) / scale - 0.5 : 0.0;
+      break;
+    case NearestCoords::kTfHalfPixel:
+      x = (dd + 0.5) / scale;
+      break;
+    case NearestCoords::kAlignCorners:
+      x = out > 1 ? dd * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
+      break;
+    default:
+      break;
+  }
+  switch (o.nearest_round) {
+    case NearestRound::kFloor:
+      x = std::floor(x);
+      break;
+    case NearestRound::kCeil:
+      x = std::ceil(x);
+      break;
+    case NearestRound::kRoundPreferFloor:
+      x = std::ceil(x - 0.5);
+      break;
+    case NearestRound::kRoundPreferCeil:
+      x = std::floor(x + 0.5);
+      break;
+  }
+  return std::clamp(static_cast<int64_t>(x), int64_t{0}, in - 1);
+}
+
+}  // namespace
+
+std::vector<Resize::Tap> Resize::taps(const ResizeOptions& o, int64_t in, int64_t out,
                                       double scale_factor) {
+  const ResizeMode mode = o.mode;
+  const bool align_corners = o.align_corners;
+  const bool pytorch_nearest =
+      o.nearest_coords == NearestCoords::kAsymmetric && o.nearest_round == NearestRound::kFloor;
   std::vector<Tap> t(static_cast<size_t>(out));
   // PyTorch's scale, in float: 1 / scale_factor when given, else in / out.
   const auto ratio = static_cast<float>(
       scale_factor > 0 ? 1.0 / scale_factor : static_cast<double>(in) / static_cast<double>(out));
   for (int64_t d = 0; d < out; ++d) {
     Tap& tap = t[static_cast<size_t>(d)];
+    if (mode == ResizeMode::kNearest && !pytorch_nearest) {
+      const double scale =
+          scale_factor > 0 ? scale_factor : static_cast<double>(out) / static_cast<double>(in);
+      tap.i0 = tap.i1 = onnx_nearest(o, d, in, out, scale);
+      continue;
+    }
     if (mode == ResizeMode::kNearest) {
       const auto s = static_cast<int64_t>(std::floor(static_cast<float>(d) * ratio));
       tap.i0 = tap.i1 = std::min(s, in - 1);
@@ -83,8 +139,8 @@ TensorRef Resize::plan_forward(StepBuilder& b, const std::vector<TensorRef>& in)
   const memory::dims d = in[0].md.dims();
   CNNMEM_CHECK(d.size() == 4);
   const Dims out = infer({{d[1], d[2], d[3]}});
-  taps_h_ = taps(opt_.mode, opt_.align_corners, d[2], out[1], opt_.scale_h);
-  taps_w_ = taps(opt_.mode, opt_.align_corners, d[3], out[2], opt_.scale_w);
+  taps_h_ = taps(opt_, d[2], out[1], opt_.scale_h);
+  taps_w_ = taps(opt_, d[3], out[2], opt_.scale_w);
   src_md_ = nchw(d);
   dst_md_ = nchw({d[0], out[0], out[1], out[2]});
   // Read only by this op: a layout copy, not kept for backward.

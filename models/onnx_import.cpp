@@ -44,10 +44,6 @@ namespace {
 
 // Why a parsed spec cannot be built ("" when it can): the feature cnnmem's layers lack.
 std::string not_yet(const OnnxLayerSpec& s) {
-  const bool pool = s.kind == OnnxLayerKind::kMaxPool || s.kind == OnnxLayerKind::kAvgPool;
-  if (pool && (s.dilation_hw[0] != 1 || s.dilation_hw[1] != 1)) {
-    return "attribute dilations " + dims_str(s.dilation_hw) + " on a pool";
-  }
   switch (s.kind) {
     case OnnxLayerKind::kBinary:
       if (s.inputs.size() == 2 || s.in_channels > 0) return "";
@@ -56,14 +52,13 @@ std::string not_yet(const OnnxLayerSpec& s) {
              "Div by, one value or C x 1 x 1 values)";
     case OnnxLayerKind::kResize: {
       const bool nearest = s.resize_mode == OnnxResizeMode::kNearest;
-      const bool torch_nearest = s.coordinate_mode == "asymmetric" && s.nearest_mode == "floor";
-      const bool torch_linear = s.coordinate_mode == "half_pixel" ||
-                                s.coordinate_mode == "pytorch_half_pixel" ||
-                                s.coordinate_mode == "align_corners";
-      if (nearest ? torch_nearest : torch_linear) return "";
-      return "Resize with coordinate_transformation_mode " + s.coordinate_mode +
-             (nearest ? " and nearest_mode " + s.nearest_mode : std::string()) +
-             " (cnnmem resizes as PyTorch's F.interpolate does)";
+      // Nearest takes every parsed coordinate mode and rounding; linear PyTorch's three.
+      const std::string& c = s.coordinate_mode;
+      if (nearest || c == "half_pixel" || c == "pytorch_half_pixel" || c == "align_corners") {
+        return "";
+      }
+      return "Resize linear with coordinate_transformation_mode " + c +
+             " (cnnmem's bilinear takes half_pixel, pytorch_half_pixel and align_corners)";
     }
     default:
       return "";
@@ -144,16 +139,28 @@ std::unique_ptr<Layer> make_windowed(const OnnxLayerSpec& s, const Dims& in) {
 std::unique_ptr<Layer> make_resize(const OnnxLayerSpec& s, const Dims& in) {
   const ResizeMode mode =
       s.resize_mode == OnnxResizeMode::kNearest ? ResizeMode::kNearest : ResizeMode::kBilinear;
-  const bool corners = s.coordinate_mode == "align_corners";
+  const bool nearest = mode == ResizeMode::kNearest;
+  const bool corners = !nearest && s.coordinate_mode == "align_corners";
   // Scales as PyTorch's scale_factor when they give the output size exactly (the source index
   // is then dst / scale, as F.interpolate computes it); the output size otherwise.
   const bool by_scale = std::floor(static_cast<double>(in[1]) * s.scale_h) == s.dims[1] &&
                         std::floor(static_cast<double>(in[2]) * s.scale_w) == s.dims[2];
-  if (by_scale) {
-    return std::make_unique<Resize>(s.name,
-                                    ResizeOptions::scale(mode, s.scale_h, s.scale_w, corners));
+  ResizeOptions o = by_scale ? ResizeOptions::scale(mode, s.scale_h, s.scale_w, corners)
+                             : ResizeOptions::size(mode, s.dims[1], s.dims[2], corners);
+  if (nearest) {
+    const std::string& c = s.coordinate_mode;
+    o.nearest_coords = c == "half_pixel"             ? NearestCoords::kHalfPixel
+                       : c == "pytorch_half_pixel"   ? NearestCoords::kPyTorchHalfPixel
+                       : c == "align_corners"        ? NearestCoords::kAlignCorners
+                       : c == "tf_half_pixel_for_nn" ? NearestCoords::kTfHalfPixel
+                                                     : NearestCoords::kAsymmetric;
+    const std::string& r = s.nearest_mode;
+    o.nearest_round = r == "ceil"                 ? NearestRound::kCeil
+                      : r == "round_prefer_floor" ? NearestRound::kRoundPreferFloor
+                      : r == "round_prefer_ceil"  ? NearestRound::kRoundPreferCeil
+                                                  : NearestRound::kFloor;
   }
-  return std::make_unique<Resize>(s.name, ResizeOptions::size(mode, s.dims[1], s.dims[2], corners));
+  return std::make_unique<Resize>(s.name, o);
 }
 
 std::unique_ptr<Layer> make_elementwise(const OnnxLayerSpec& s) {

@@ -20,19 +20,21 @@
 //   (dropped: cnnmem's loss is softmax cross-entropy over the logits; `dropped_output_op` says
 //   which one was dropped).
 // Also (stage 1 parses them into specs, stage 2 builds their layers): non-square/asymmetric
-// windows and ceil_mode, ConvTranspose, GlobalMaxPool, Pad, Sigmoid, Tanh, HardSigmoid,
-// HardSwish, LeakyRelu, Elu, PRelu (its slope a parameter under the initializer's name), Gelu,
-// broadcasting Add/Sub/Mul/Div of two tensors, Mul/Div by a constant of one value or C x 1 x 1
-// values as a channel scale (trained when it is a named C x 1 x 1 initializer multiplied in,
-// ConvNeXt's layer_scale; frozen otherwise), ReduceMean/ReduceSum
-// over H and W, Concat and Split/Slice on channels, Resize/Upsample, InstanceNormalization, and
-// the patterns of models/onnx_lower_pattern.cpp (GELU, SiLU, HardSwish, LayerNorm over channels,
-// channel shuffle, GroupNorm). NHWC stretches between Transpose(0,2,3,1) and back (ConvNeXt)
-// are followed without layers: MatMul there is a 1x1 convolution.
-// Shape arithmetic on constants (Shape of a tensor, Gather, Unsqueeze, Squeeze, Concat, Cast,
-// Slice, Add/Sub/Mul/Div/Floor, ConstantOfShape, Reshape) is folded at import; the batch is a
-// symbol there, and arithmetic on it is refused.
-// Layer names: the PyTorch module name when the node's weight initializer is called
+// windows and ceil_mode, auto_pad SAME_* (explicit pads from the static shapes), MaxPool
+// dilations, pool pads up to the kernel, ConvTranspose (with output_shape or auto_pad SAME_*),
+// GlobalMaxPool, Pad, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Elu, PRelu (its slope a
+// parameter under the initializer's name), Gelu, broadcasting Add/Sub/Mul/Div of two tensors,
+// Mul/Div by a constant of one value or C x 1 x 1 values as a channel scale (trained when it is a
+// named C x 1 x 1 initializer multiplied in, ConvNeXt's layer_scale; frozen otherwise),
+// ReduceMean/ReduceSum over H and W, Concat and Split/Slice on channels, Resize/Upsample (nearest
+// with every ONNX coordinate mode but tf_crop_and_resize and every nearest_mode; linear with
+// half_pixel, pytorch_half_pixel, align_corners), InstanceNormalization, and the patterns of
+// models/onnx_lower_pattern.cpp (GELU, SiLU, HardSwish, LayerNorm over channels, channel shuffle,
+// GroupNorm). NHWC stretches between Transpose(0,2,3,1) and back (ConvNeXt) are followed without
+// layers: MatMul there is a 1x1 convolution. Shape arithmetic on constants (Shape of a tensor,
+// Gather, Unsqueeze, Squeeze, Concat, Cast, Slice, Add/Sub/Mul/Div/Floor, ConstantOfShape, Reshape)
+// is folded at import; the batch is a symbol there, and arithmetic on it is refused. Layer names:
+// the PyTorch module name when the node's weight initializer is called
 // "<module>.weight" (torch.onnx.export keeps parameter names), else the node's name (or
 // "<op>_<index>" when it has none), made unique. Weights get PyTorch's names and layouts
 // (OIHW, [out, in]) for those layer names, so Executor::load_weights takes them unchanged.

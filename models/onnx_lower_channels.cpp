@@ -170,11 +170,17 @@ void Lowering::resize() {
   s.coordinate_mode =
       attr_string("coordinate_transformation_mode", modern ? "half_pixel" : "asymmetric");
   s.nearest_mode = attr_string("nearest_mode", modern ? "round_prefer_floor" : "floor");
-  static constexpr const char* kCoordinates[] = {"half_pixel", "pytorch_half_pixel",
-                                                 "align_corners", "asymmetric"};
+  static constexpr const char* kCoordinates[] = {
+      "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"};
   if (std::find(std::begin(kCoordinates), std::end(kCoordinates), s.coordinate_mode) ==
       std::end(kCoordinates)) {
     fail_attr("coordinate_transformation_mode", "\"" + s.coordinate_mode + "\" is not supported");
+  }
+  static constexpr const char* kRoundings[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                               "ceil"};
+  if (std::find(std::begin(kRoundings), std::end(kRoundings), s.nearest_mode) ==
+      std::end(kRoundings)) {
+    fail_attr("nearest_mode", "\"" + s.nearest_mode + "\" is not an ONNX rounding");
   }
   if (attr_int("exclude_outside", 0) != 0) fail_attr("exclude_outside", "must be 0");
   std::vector<double> scales;

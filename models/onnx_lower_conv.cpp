@@ -78,7 +78,7 @@ void Lowering::window(const Value& x, const Dims& kernel_shape, bool allow_dilat
   s.stride_hw = pair("strides");
   s.dilation_hw = pair("dilations");
   if (!allow_dilation && s.dilation_hw != Dims{1, 1}) {
-    fail_attr("dilations", "must be 1 for pooling");
+    fail_attr("dilations", "must be 1 for average pooling");
   }
   s.pads = window_pads(x, s);
   s.kernel = s.kernel_hw[0];
@@ -142,18 +142,45 @@ void Lowering::conv() {
   push(std::move(s), {x.node}, out);
 }
 
+// ConvTranspose's output_shape, or auto_pad SAME_* (output = input * stride), fixes the total
+// padding per axis; SAME_UPPER puts the odd pad at the end, the others at the beginning. A
+// negative total (the output is larger than the pads-free one) is extra output at the end: it
+// becomes output_padding.
+void Lowering::transpose_pads(const Value& x, OnnxLayerSpec& s) const {
+  const std::string auto_pad = attr_string("auto_pad", "NOTSET");
+  const Dims shape = attr_ints("output_shape");
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  if (shape.empty() && !same) return;
+  if (!shape.empty() && shape.size() != 2) fail_attr("output_shape", "must have 2 values (H, W)");
+  for (size_t a = 0; a < 2; ++a) {
+    const int64_t target = shape.empty() ? x.dims[a + 1] * s.stride_hw[a] : shape[a];
+    if (target <= 0 || target > kMaxAttr) fail_attr("output_shape", "out of range");
+    const int64_t span = s.dilation_hw[a] * (s.kernel_hw[a] - 1) + 1;
+    const int64_t total =
+        s.stride_hw[a] * (x.dims[a + 1] - 1) + s.output_padding_hw[a] + span - target;
+    const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor
+    int64_t begin = auto_pad == "SAME_UPPER" ? half : total - half;
+    int64_t end = total - begin;
+    if (end < 0) {
+      s.output_padding_hw[a] -= end;
+      end = 0;
+    }
+    if (begin < 0) {
+      fail_attr("output_shape", std::to_string(target) + " needs a negative leading pad");
+    }
+    s.pads[a] = begin;
+    s.pads[a + 2] = end;
+  }
+}
+
 void Lowering::conv_transpose() {
-  allow_attrs(
-      {"auto_pad", "dilations", "group", "kernel_shape", "output_padding", "pads", "strides"});
+  allow_attrs({"auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape",
+               "pads", "strides"});
   expect_io(2, 3);
   const Value x = runtime(0);
   const Const& weight = constant(1, "W");
   if (weight.shape.size() != 4) {
     fail("weight " + shape_str(weight.shape) + " is not (in, out / group, kH, kW) (2-D only)");
-  }
-  const std::string auto_pad = attr_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    fail_attr("auto_pad", auto_pad + " is not supported for ConvTranspose (give pads)");
   }
   OnnxLayerSpec s;
   s.kind = OnnxLayerKind::kConvTranspose;
@@ -171,6 +198,7 @@ void Lowering::conv_transpose() {
   const Dims op = attr_ints("output_padding");
   if (!op.empty()) s.output_padding_hw = op;
   if (s.output_padding_hw.size() != 2) fail_attr("output_padding", "must have 2 values");
+  transpose_pads(x, s);
   Dims out = {s.out_channels, 0, 0};
   for (size_t a = 0; a < 2; ++a) {
     const int64_t p = s.output_padding_hw[a];
@@ -202,25 +230,27 @@ void Lowering::pool(bool max) {
   const Value x = runtime(0);
   OnnxLayerSpec s;
   s.kind = max ? OnnxLayerKind::kMaxPool : OnnxLayerKind::kAvgPool;
-  window(x, attr_ints("kernel_shape"), false, s);
+  window(x, attr_ints("kernel_shape"), max, s);
+  Dims span(2);
+  for (size_t a = 0; a < 2; ++a) span[a] = s.dilation_hw[a] * (s.kernel_hw[a] - 1) + 1;
   for (size_t a = 0; a < 4; ++a) {
-    if (2 * s.pads[a] > s.kernel_hw[a % 2]) {
-      fail_attr("pads", "more than half the kernel is not supported");
+    if (s.pads[a] >= span[a % 2]) {
+      fail_attr("pads", shape_str(s.pads) +
+                            " must be smaller than the kernel (a window of "
+                            "padding only)");
     }
   }
   s.count_include_pad = max || attr_int("count_include_pad", 0) != 0;
   const bool ceil = attr_int("ceil_mode", 0) != 0;
   Dims out = {x.dims[0], 0, 0};
   for (size_t a = 0; a < 2; ++a) {
-    if (x.dims[a + 1] + s.pads[a] + s.pads[a + 2] < s.kernel_hw[a]) {
-      fail("input " + shape_str(x.dims) + " is smaller than the kernel " +
-           std::to_string(s.kernel_hw[a]));
+    if (x.dims[a + 1] + s.pads[a] + s.pads[a + 2] < span[a]) {
+      fail("input " + shape_str(x.dims) + " is smaller than the kernel " + std::to_string(span[a]));
     }
-    out[a + 1] =
-        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], s.kernel_hw[a], s.stride_hw[a], ceil);
+    out[a + 1] = window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], span[a], s.stride_hw[a], ceil);
     // ceil_mode is kept only where it changes the output size.
     const int64_t floor_out =
-        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], s.kernel_hw[a], s.stride_hw[a], false);
+        window_out(x.dims[a + 1], s.pads[a], s.pads[a + 2], span[a], s.stride_hw[a], false);
     s.ceil_mode = s.ceil_mode || out[a + 1] != floor_out;
   }
   push(std::move(s), {x.node}, out);

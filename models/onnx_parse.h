@@ -165,6 +165,7 @@ class Lowering {
   void window(const Value& x, const Dims& kernel_shape, bool allow_dilation,
               OnnxLayerSpec& s) const;
   Dims window_pads(const Value& x, const OnnxLayerSpec& s) const;
+  void transpose_pads(const Value& x, OnnxLayerSpec& s) const;
 
   const onnx::ModelProto& model_;
   const onnx::GraphProto& graph_;

@@ -32,14 +32,14 @@ inline int64_t ref_pool_out(int64_t in, int64_t begin, int64_t end, int64_t k, i
 }
 
 // As PyTorch's avg_pool2d: a window is clipped to [-begin, in + end) for count_include_pad, to
-// the input otherwise; max ignores the padding.
+// the input otherwise; max ignores the padding and takes the dilated taps.
 inline RefTensor ref_pool2d(const RefTensor& x, PoolKind kind, const Pool2dOptions& o) {
   const Window2d& g = o.window;
   const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2];
   const int64_t oh =
-      ref_pool_out(h, g.pads.top, g.pads.bottom, g.kernel_h, g.stride_h, o.ceil_mode);
+      ref_pool_out(h, g.pads.top, g.pads.bottom, g.span_h(), g.stride_h, o.ceil_mode);
   const int64_t ow =
-      ref_pool_out(w, g.pads.left, g.pads.right, g.kernel_w, g.stride_w, o.ceil_mode);
+      ref_pool_out(w, g.pads.left, g.pads.right, g.span_w(), g.stride_w, o.ceil_mode);
   RefTensor y{x.n, {c, oh, ow}, std::vector<double>(static_cast<size_t>(x.n * c * oh * ow))};
   for (int64_t n = 0; n < x.n; ++n)
     for (int64_t ch = 0; ch < c; ++ch)
@@ -53,9 +53,15 @@ inline RefTensor ref_pool2d(const RefTensor& x, PoolKind kind, const Pool2dOptio
           h1 = std::min(h1, h), w1 = std::min(w1, w);
           double max = -std::numeric_limits<double>::infinity(), sum = 0;
           for (int64_t a = h0; a < h1; ++a)
-            for (int64_t b = w0; b < w1; ++b) {
-              max = std::max(max, x.v[at4(x.dims, n, ch, a, b)]);
-              sum += x.v[at4(x.dims, n, ch, a, b)];
+            for (int64_t b = w0; b < w1; ++b) sum += x.v[at4(x.dims, n, ch, a, b)];
+          // Max over the dilated taps inside the input.
+          const int64_t t0 = i * g.stride_h - g.pads.top, u0 = j * g.stride_w - g.pads.left;
+          for (int64_t ti = 0; ti < g.kernel_h; ++ti)
+            for (int64_t tj = 0; tj < g.kernel_w; ++tj) {
+              const int64_t a = t0 + ti * g.dilation_h, b = u0 + tj * g.dilation_w;
+              if (a >= 0 && a < h && b >= 0 && b < w) {
+                max = std::max(max, x.v[at4(x.dims, n, ch, a, b)]);
+              }
             }
           const int64_t count = o.count_include_pad ? padded : (h1 - h0) * (w1 - w0);
           y.v[at4(y.dims, n, ch, i, j)] =
@@ -100,7 +106,38 @@ inline RefTensor ref_conv_transpose2d(const RefTensor& x, const ConvTranspose2dO
   return y;
 }
 
-// PyTorch's F.interpolate (nearest; bilinear with or without align_corners), in double.
+// ONNX's Resize nearest source index (coordinate mode, then rounding, then clamping), in double.
+inline double ref_nearest(const ResizeOptions& o, double d, int64_t in, int64_t out, double scale) {
+  const double last = static_cast<double>(in - 1);
+  double x = d / scale;
+  if (o.nearest_coords == NearestCoords::kHalfPixel ||
+      (o.nearest_coords == NearestCoords::kPyTorchHalfPixel && out > 1)) {
+    x = (d + 0.5) / scale - 0.5;
+  } else if (o.nearest_coords == NearestCoords::kPyTorchHalfPixel) {
+    x = 0;
+  } else if (o.nearest_coords == NearestCoords::kTfHalfPixel) {
+    x = (d + 0.5) / scale;
+  } else if (o.nearest_coords == NearestCoords::kAlignCorners) {
+    x = out > 1 ? d * last / static_cast<double>(out - 1) : 0;
+  }
+  const double frac = x - std::floor(x);
+  switch (o.nearest_round) {
+    case NearestRound::kFloor:
+      x = std::floor(x);
+      break;
+    case NearestRound::kCeil:
+      x = std::ceil(x);
+      break;
+    default:
+      x = frac == 0.5
+              ? (o.nearest_round == NearestRound::kRoundPreferCeil ? std::ceil(x) : std::floor(x))
+              : std::round(x);
+  }
+  return std::clamp(x, 0.0, last);
+}
+
+// PyTorch's F.interpolate (nearest; bilinear with or without align_corners), in double; nearest
+// also with ONNX's coordinate modes and roundings.
 inline RefTensor ref_resize(const RefTensor& x, const ResizeOptions& o) {
   const int64_t c = x.dims[0], h = x.dims[1], w = x.dims[2];
   const auto size = [&](int64_t in, int64_t out, double scale) {
@@ -111,7 +148,7 @@ inline RefTensor ref_resize(const RefTensor& x, const ResizeOptions& o) {
   const auto src = [&](int64_t d, int64_t in, int64_t out, double scale) {
     const double r = scale > 0 ? 1 / scale : static_cast<double>(in) / static_cast<double>(out);
     if (o.mode == ResizeMode::kNearest) {
-      return std::min(std::floor(static_cast<double>(d) * r), static_cast<double>(in - 1));
+      return ref_nearest(o, static_cast<double>(d), in, out, 1 / r);
     }
     if (o.align_corners) {
       return out > 1 ? static_cast<double>(d) * static_cast<double>(in - 1) /

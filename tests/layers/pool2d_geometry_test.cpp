@@ -126,6 +126,34 @@ TEST(Pool2dGeometryTest, FloorNonSquareExcludePadBlocked) {
   check_case(16, 7, 9, pool(2, 4, 1, 3, {1, 2, 0, 1}, false, false), 4);
 }
 
+// Padding over half the kernel (ONNX allows it): corner windows of one input value.
+TEST(Pool2dGeometryTest, PaddingOverHalfTheKernel) {
+  check_case(3, 6, 7, pool(3, 3, 1, 2, {2, 2, 2, 1}, false, false), 5);
+  check_case(16, 6, 6, pool(3, 3, 1, 1, {2, 2, 2, 2}, false), 6);
+}
+
+// Dilated max pooling, plain and blocked channels, with ceil mode and padding over half the
+// kernel: forward against the reference and gradients through a conv before.
+TEST(Pool2dGeometryTest, DilatedMax) {
+  uint32_t seed = 7;
+  for (const int64_t c : {3, 16}) {
+    for (const bool ceil : {false, true}) {
+      Pool2dOptions o = pool(2, 3, 1, 2, {1, 2, 0, 1}, ceil);
+      o.window.dilation_h = 2;
+      o.window.dilation_w = 3;
+      Net fwd({c, 9, 11});
+      fwd.custom("pool", {}, pool_layer("pool", PoolKind::kMax, o)).flatten("flat");
+      EXPECT_EQ(fwd.graph().nodes()[1].dims, (Dims{c, 8, ceil ? 5 : 4}));
+      check_forward(fwd, 2, seed);
+      Net net({c, 9, 11});
+      net.conv("conv", conv_options(c, c, 1))
+          .custom("pool", {}, pool_layer("pool", PoolKind::kMax, o))
+          .flatten("flat");
+      check_gradients(net, 2, seed++);
+    }
+  }
+}
+
 TEST(Pool2dGeometryTest, SquareConstructorIsTheSquareOptions) {
   const Pool2d a("p", PoolKind::kAvg, 3, 0, 1);
   EXPECT_EQ(a.options().window.stride_h, 3);
@@ -152,10 +180,15 @@ TEST(Pool2dGeometryTest, RejectsBadOptions) {
       [] {
         add_pool({3, 8, 8}, pool(4, 2, 1, 1, {0, 2, 0, 0}, false));
       },
-      {name, "half the kernel"});
+      {name, "smaller than the kernel"});
   Pool2dOptions dilated = pool(3, 3, 1, 1, {}, false);
   dilated.window.dilation_w = 2;
-  expect_error([&] { add_pool({3, 8, 8}, dilated); }, {name, "dilation must be 1"});
+  expect_error(
+      [&] {
+        Graph g("t", {3, 8, 8}, 10);
+        g.add(std::make_unique<Pool2d>("p", PoolKind::kAvg, dilated));
+      },
+      {"avg_pool2d \"p\": ", "dilation must be 1 for average pooling"});
   expect_error(
       [] {
         add_pool({3, 2, 8}, pool(4, 2, 1, 1, {1, 0, 0, 0}, true));

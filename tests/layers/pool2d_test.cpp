@@ -165,7 +165,7 @@ TEST(Pool2dLayerTest, RejectsBadHyperParameters) {
   expect_error([] { add_pool({3, 8, 8}, 0, 1, 0); }, {name, "kernel"});
   expect_error([] { add_pool({3, 8, 8}, 2, -1, 0); }, {name, "stride"});
   expect_error([] { add_pool({3, 8, 8}, 2, 2, -1); }, {name, "padding"});
-  expect_error([] { add_pool({3, 8, 8}, 3, 1, 2); }, {name, "padding", "half the kernel"});
+  expect_error([] { add_pool({3, 8, 8}, 3, 1, 3); }, {name, "padding", "smaller than the kernel"});
   expect_error(
       [] {
         Graph g("t", {3, 8, 8}, 10);

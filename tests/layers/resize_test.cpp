@@ -2,7 +2,8 @@
 // nearest by scale and by size (upsampling and downsampling), bilinear with align_corners false
 // (half pixel, a non-integer scale) and true; forward against the double reference after a conv
 // with blocked channels; gradients through a conv before the resize against finite differences;
-// the rejected options.
+// the rejected options; ONNX's nearest coordinate modes and roundings (hand-worked rows, the
+// double reference, finite differences).
 // Not here: modes other than nearest and bilinear (not supported).
 #include "layers/resize.h"
 
@@ -112,6 +113,56 @@ TEST(ResizeLayerTest, GradientsBlocked) {
   check_gradients(net, 2, 9);
 }
 
+ResizeOptions onnx_nearest(ResizeOptions o, NearestCoords c, NearestRound r) {
+  o.nearest_coords = c;
+  o.nearest_round = r;
+  return o;
+}
+
+// ONNX's nearest modes, source rows worked by hand: 4 -> 8 rows (x = (d + 0.5) / 2 - 0.5 for
+// half_pixel, d / 2 asymmetric, 3d / 7 align_corners, (d + 0.5) / 2 tf_half_pixel_for_nn) and
+// 8 -> 3 (half_pixel: 0.83, 3.5, 6.17: the tie 3.5 rounds by the preference).
+TEST(ResizeLayerTest, OnnxNearestTaps) {
+  using C = NearestCoords;
+  using R = NearestRound;
+  const auto rows = [](C c, R r, int64_t in, int64_t out) {
+    std::vector<int64_t> v;
+    const ResizeOptions o = onnx_nearest(ResizeOptions::size(kNearest, out, out), c, r);
+    for (const Resize::Tap& t : Resize::taps(o, in, out, 0)) v.push_back(t.i0);
+    return v;
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(rows(C::kHalfPixel, R::kRoundPreferFloor, 4, 8), (V{0, 0, 1, 1, 2, 2, 3, 3}));
+  EXPECT_EQ(rows(C::kHalfPixel, R::kCeil, 4, 8), (V{0, 1, 1, 2, 2, 3, 3, 3}));
+  EXPECT_EQ(rows(C::kAsymmetric, R::kRoundPreferCeil, 4, 8), (V{0, 1, 1, 2, 2, 3, 3, 3}));
+  EXPECT_EQ(rows(C::kAsymmetric, R::kRoundPreferFloor, 4, 8), (V{0, 0, 1, 1, 2, 2, 3, 3}));
+  EXPECT_EQ(rows(C::kAlignCorners, R::kFloor, 4, 8), (V{0, 0, 0, 1, 1, 2, 2, 3}));
+  EXPECT_EQ(rows(C::kTfHalfPixel, R::kFloor, 4, 8), (V{0, 0, 1, 1, 2, 2, 3, 3}));
+  EXPECT_EQ(rows(C::kHalfPixel, R::kRoundPreferFloor, 8, 3), (V{1, 3, 6}));
+  EXPECT_EQ(rows(C::kHalfPixel, R::kRoundPreferCeil, 8, 3), (V{1, 4, 6}));
+  EXPECT_EQ(rows(C::kPyTorchHalfPixel, R::kCeil, 8, 1), (V{0}));
+}
+
+// Every ONNX nearest mode against the double reference, forward and gradients.
+TEST(ResizeLayerTest, OnnxNearestForwardAndGradients) {
+  uint32_t seed = 20;
+  for (const NearestCoords c : {NearestCoords::kHalfPixel, NearestCoords::kPyTorchHalfPixel,
+                                NearestCoords::kAlignCorners, NearestCoords::kTfHalfPixel}) {
+    for (const NearestRound r :
+         {NearestRound::kCeil, NearestRound::kRoundPreferFloor, NearestRound::kRoundPreferCeil}) {
+      for (const ResizeOptions& base :
+           {ResizeOptions::scale(kNearest, 2, 3), ResizeOptions::size(kNearest, 3, 7)}) {
+        Net net({3, 4, 5});
+        net.conv("conv", conv_options(3, 4, 1))
+            .custom("up", {}, resize("up", onnx_nearest(base, c, r)))
+            .flatten("f");
+        check_forward(net, 2, seed);
+        check_gradients(net, 2, seed++);
+      }
+    }
+  }
+}
+
 void add_resize(const Dims& input, const ResizeOptions& o) {
   Graph g("t", input, 10);
   g.add(std::make_unique<Resize>("r", o));
@@ -139,6 +190,13 @@ TEST(ResizeLayerTest, RejectsBadOptions) {
       },
       {name, "empty"});
   expect_error([] { add_resize({12}, ResizeOptions::scale(kNearest, 2, 2)); }, {name, "CxHxW"});
+  expect_error(
+      [] {
+        ResizeOptions o = ResizeOptions::scale(kBilinear, 2, 2);
+        o.nearest_round = NearestRound::kCeil;
+        add_resize({3, 4, 4}, o);
+      },
+      {name, "nearest mode only"});
 }
 
 }  // namespace

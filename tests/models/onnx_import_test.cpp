@@ -299,5 +299,47 @@ TEST(OnnxImport, ClipBecomesRelu6OrIsRefused) {
   expect_error(bytes(old), {"\"clip\"", "(Clip)", "only Clip(0, 6)"});
 }
 
+// MaxPool with dilations (taps two apart) and with pads over half the kernel, on 0..15 in 4x4.
+TEST(OnnxImport, MaxPoolDilationsAndLargePads) {
+  const auto run = [](const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads,
+                      int64_t stride) {
+    onnx::ModelProto m = model({1, 1, 4, 4}, "y");
+    onnx::NodeProto* p = node(m, "pool", "MaxPool", {"x"}, {"p"});
+    attr_ints(p, "kernel_shape", {dilations.empty() ? 3 : 2, dilations.empty() ? 3 : 2});
+    attr_ints(p, "strides", {stride, stride});
+    if (!dilations.empty()) attr_ints(p, "dilations", dilations);
+    if (!pads.empty()) attr_ints(p, "pads", pads);
+    node(m, "flat", "Flatten", {"p"}, {"y"});
+    std::vector<float> x(16);
+    for (size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(k);
+    return run_inference(import_onnx_bytes(bytes(m), "t.onnx"), x, 1);
+  };
+  // 2x2 taps at (i, j), (i, j + 2), (i + 2, j), (i + 2, j + 2): the last one is the max.
+  EXPECT_EQ(run({2, 2}, {}, 1), (std::vector<float>{10, 11, 14, 15}));
+  // 3x3 stride 3 with 2 padded rows and columns: windows rows -2..0 and 1..3.
+  EXPECT_EQ(run({}, {2, 2, 2, 2}, 3), (std::vector<float>{0, 3, 12, 15}));
+  onnx::ModelProto bad = model({1, 1, 4, 4}, "y");
+  onnx::NodeProto* p = node(bad, "pool", "MaxPool", {"x"}, {"y"});
+  attr_ints(p, "kernel_shape", {3, 3});
+  attr_ints(p, "pads", {3, 0, 0, 0});
+  expect_error(bytes(bad), {"\"pool\"", "pads", "smaller than the kernel"});
+}
+
+// Resize nearest with ONNX's half_pixel coordinates and ceil rounding, 2x2 -> 4x4: source rows
+// ceil(-0.25, 0.25, 0.75, 1.25) clamped = 0, 1, 1, 1.
+TEST(OnnxImport, ResizeNearestHalfPixelCeil) {
+  onnx::ModelProto m = model({1, 1, 2, 2}, "y");
+  initializer(m, "scales", {4}, {1, 1, 2, 2});
+  onnx::NodeProto* r = node(m, "up", "Resize", {"x", "", "scales"}, {"u"});
+  onnx::AttributeProto* a = r->add_attribute();
+  a->set_name("nearest_mode");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("ceil");
+  node(m, "flat", "Flatten", {"u"}, {"y"});
+  const std::vector<float> out =
+      run_inference(import_onnx_bytes(bytes(m), "t.onnx"), {1, 2, 3, 4}, 1);
+  EXPECT_EQ(out, (std::vector<float>{1, 2, 2, 2, 3, 4, 4, 4, 3, 4, 4, 4, 3, 4, 4, 4}));
+}
+
 }  // namespace
 }  // namespace cnnmem

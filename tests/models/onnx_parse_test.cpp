@@ -282,4 +282,56 @@ TEST(OnnxParse, MoreShapesAndAttributes) {
 }
 
 }  // namespace
+// auto_pad SAME_* pads from the static shapes: the odd pad at the end (UPPER) or the beginning
+// (LOWER), for Conv, the pools and ConvTranspose (whose SAME output is input * stride).
+TEST(OnnxParse, AutoPadSameGivesExplicitPads) {
+  const auto one = [](const std::string& op, const std::string& pad, int64_t k, int64_t stride) {
+    onnx::ModelProto m = model({1, 1, 5, 5}, "y");
+    std::vector<std::string> in = {"x"};
+    if (op != "MaxPool") {
+      initializer(m, "w", {1, 1, k, k}, std::vector<float>(static_cast<size_t>(k * k), 1.f));
+      in.push_back("w");
+    }
+    onnx::NodeProto* n = node(m, "n", op, in, {"y"});
+    attr_string(n, "auto_pad", pad);
+    attr_ints(n, "strides", {stride, stride});
+    if (op == "MaxPool") attr_ints(n, "kernel_shape", {k, k});
+    const OnnxNet net = parse(m);
+    return std::make_pair(net.layers[0].pads, net.output_dims);
+  };
+  EXPECT_EQ(one("Conv", "SAME_UPPER", 2, 2), std::make_pair(Dims{0, 0, 1, 1}, Dims{1, 3, 3}));
+  EXPECT_EQ(one("Conv", "SAME_LOWER", 2, 2), std::make_pair(Dims{1, 1, 0, 0}, Dims{1, 3, 3}));
+  EXPECT_EQ(one("MaxPool", "SAME_LOWER", 2, 1), std::make_pair(Dims{1, 1, 0, 0}, Dims{1, 5, 5}));
+  EXPECT_EQ(one("MaxPool", "VALID", 3, 2), std::make_pair(Dims{0, 0, 0, 0}, Dims{1, 2, 2}));
+  // ConvTranspose 3x3 stride 2 over 5x5: SAME gives 10x10, total pad 8 + 3 - 10 = 1.
+  EXPECT_EQ(one("ConvTranspose", "SAME_UPPER", 3, 2),
+            std::make_pair(Dims{0, 0, 1, 1}, Dims{1, 10, 10}));
+  EXPECT_EQ(one("ConvTranspose", "SAME_LOWER", 2, 2),
+            std::make_pair(Dims{0, 0, 0, 0}, Dims{1, 10, 10}));
+}
+
+// ConvTranspose's output_shape fixes the pads; an output larger than the pads-free one is
+// output_padding at the end; a negative leading pad is refused naming output_shape.
+TEST(OnnxParse, ConvTransposeOutputShape) {
+  const auto build = [](const Dims& shape, const std::string& pad) {
+    onnx::ModelProto m = model({1, 1, 3, 3}, "y");
+    initializer(m, "w", {1, 2, 3, 3}, std::vector<float>(18, 1.f));
+    onnx::NodeProto* n = node(m, "t", "ConvTranspose", {"x", "w"}, {"y"});
+    attr_ints(n, "strides", {3, 2});
+    attr_ints(n, "output_shape", shape);
+    if (!pad.empty()) attr_string(n, "auto_pad", pad);
+    return m;
+  };
+  // Pads-free output: 3 * 2 + 3 = 9 by 2 * 2 + 3 = 7.
+  const OnnxNet net = parse(build({10, 8}, ""));
+  EXPECT_EQ(net.layers[0].pads, (Dims{0, 0, 0, 0}));
+  EXPECT_EQ(net.layers[0].output_padding_hw, (Dims{1, 1}));
+  EXPECT_EQ(net.output_dims, (Dims{2, 10, 8}));
+  const OnnxNet smaller = parse(build({6, 5}, ""));
+  EXPECT_EQ(smaller.layers[0].pads, (Dims{2, 1, 1, 1}));
+  EXPECT_EQ(smaller.output_dims, (Dims{2, 6, 5}));
+  const std::string msg = parse_error(build({10, 8}, "SAME_UPPER"));
+  EXPECT_NE(msg.find("output_shape"), std::string::npos) << msg;
+}
+
 }  // namespace cnnmem
