@@ -2,7 +2,7 @@
 // inference pass with greedy-by-size reuse both run, and what the arena measured equals what the
 // executor predicted from shapes alone before it allocated anything: the peak, the bytes per tag
 // at the peak, each tag's own peak, the arena size and the op where the peak happens.
-// About two and a half minutes on one core for the 56 cases (the VGGs dominate); the sanitizer
+// About five and a half minutes on one core for the 120 cases (the VGGs dominate); the sanitizer
 // run in `.ci/run` leaves the suite out (tests/framework/executor_test.cpp covers the small
 // models there). The models added for issue 16 run at 3x64x64 (kSmallInput; inception_v3 at
 // 3x107x107): at 224x224 one of their training cases takes up to a minute.
