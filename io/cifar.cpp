@@ -138,7 +138,16 @@ ImageData read_cifar(const std::string& dir, int classes, const std::string& spl
                   f.folder + " folder), or that folder");
     }
   }
+  // Room for every record the files can hold, by their sizes on disk (real bytes, not a claim),
+  // so that the train batches are appended without moving what came before.
+  size_t records = 0;
+  for (const std::string& file : files) {
+    const uintmax_t size = fs::file_size(root / file, ec);
+    if (!ec && size <= kCifarMaxFileBytes) records += static_cast<size_t>(size) / f.record_bytes();
+  }
   ImageData d = empty_set(f);
+  d.pixels.reserve(records * kCifarPixels);
+  d.labels.reserve(records);
   for (const std::string& file : files) {
     const std::string path = (root / file).string();
     append_batch(read_file_bytes(path, f.name, kCifarMaxFileBytes), path, f, &d);

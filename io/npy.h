@@ -71,7 +71,8 @@ ImageData npy_image_data(NpyArray images, const std::string& images_name, const 
                          const std::string& labels_name,
                          std::optional<bool> channels_last = std::nullopt);
 
-// Reads both files with read_npy and pairs them with npy_image_data.
+// Reads both files with read_npy and pairs them with npy_image_data. Memory: the image file's
+// size, twice that while a float32 or (N, H, W, C) array is converted.
 ImageData load_npy_images(const std::string& images_path, const std::string& labels_path,
                           std::optional<bool> channels_last = std::nullopt);
 
