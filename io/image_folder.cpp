@@ -99,6 +99,7 @@ std::vector<ImageFile> list_split(const std::vector<fs::path>& classes,
 
 std::vector<std::string> names_of(const std::vector<fs::path>& dirs) {
   std::vector<std::string> names;
+  names.reserve(dirs.size());
   for (const fs::path& d : dirs) names.push_back(d.filename().string());
   return names;
 }

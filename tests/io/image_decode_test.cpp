@@ -128,6 +128,14 @@ TEST_F(ImageDecodeTest, SixteenBitPngIsReducedToEightBits) {
   write_png16(path("c16.png"), 3, 1, 2, rgb16.data());
   EXPECT_EQ(decode_image_file(path("c16.png")).pixels,
             (std::vector<uint8_t>{10, 20, 30, 40, 50, 60}));
+
+  // RGBA, 16-bit: alpha (0 and half) is dropped, the colours are not premultiplied.
+  const std::vector<uint16_t> rgba16 = {257 * 10, 257 * 20, 257 * 30, 257 * 40,
+                                        257 * 50, 257 * 60, 0,        257 * 128};
+  write_png16(path("a16.png"), 4, 1, 2, rgba16.data());
+  const DecodedImage a = decode_image_file(path("a16.png"));
+  EXPECT_EQ(a.channels, 3);
+  EXPECT_EQ(a.pixels, (std::vector<uint8_t>{10, 20, 30, 40, 50, 60}));
 }
 
 TEST_F(ImageDecodeTest, JpegIsClose) {
