@@ -18,3 +18,19 @@ macro(cnnmem_require_dnnl)
   cnnmem_require(OpenCL ocl-icd-opencl-dev)
   cnnmem_require(dnnl libdnnl-dev)
 endmacro()
+
+# The image codecs of io/image_decode.cpp: libpng (CMake's FindPNG, target PNG::PNG) and TurboJPEG,
+# which ships only a pkg-config file (libturbojpeg.pc): it becomes the target cnnmem::turbojpeg.
+macro(cnnmem_require_image_codecs)
+  cnnmem_require(PNG libpng-dev)
+  cnnmem_require(PkgConfig pkg-config)
+  pkg_check_modules(CNNMEM_TURBOJPEG QUIET IMPORTED_TARGET GLOBAL libturbojpeg)
+  if(NOT CNNMEM_TURBOJPEG_FOUND)
+    message(FATAL_ERROR
+      "cnnmem: TurboJPEG not found: install Debian's libturbojpeg0-dev "
+      "(apt-get install libturbojpeg0-dev, or scripts/install-deps.sh as root)")
+  endif()
+  if(NOT TARGET cnnmem::turbojpeg)
+    add_library(cnnmem::turbojpeg ALIAS PkgConfig::CNNMEM_TURBOJPEG)
+  endif()
+endmacro()

@@ -13,11 +13,12 @@ build=(cmake g++ make pkg-config
        libtbb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
        libgtest-dev libgmock-dev libbenchmark-dev  # the tests and benchmarks build by default
        libonnx-dev libprotobuf-dev                 # ONNX import
+       libpng-dev libturbojpeg0-dev                # image folders (io/image_decode.cpp)
        dataset-fashion-mnist)
 tests=(chromium fonts-dejavu-core  # headless Chromium and a font: the HTML report's tests
        libonnx-testdata)           # ONNX's backend test cases (conformance tests)
-fuzz=(clang libclang-rt-14-dev cmake make zlib1g-dev nlohmann-json3-dev libonnx-dev
-      libprotobuf-dev)
+fuzz=(clang libclang-rt-14-dev cmake make pkg-config zlib1g-dev nlohmann-json3-dev libonnx-dev
+      libprotobuf-dev libpng-dev libturbojpeg0-dev)
 lint=(clang-format clang-tidy)
 
 [ $# -gt 0 ] || set -- build
