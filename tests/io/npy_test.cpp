@@ -116,6 +116,11 @@ TEST(NpyTest, RejectsBadMagicVersionAndHeaderLength) {
   bad[1] = 'n';
   expect_error([&] { parse(bad); }, "a.npy does not start with the .npy magic");
   expect_error([&] { parse({0x93, 'N', 'U'}); }, "does not start with the .npy magic");
+  expect_error(
+      [&] {
+        parse({0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+      },
+      "a.npy is truncated: 8 bytes, shorter than the .npy preamble; re-save the file");
   bad = good;
   bad[6] = 4;
   expect_error([&] { parse(bad); }, "a.npy has format version 4.0; cnnmem reads versions 1.0");
