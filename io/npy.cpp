@@ -231,9 +231,13 @@ class HeaderParser {
 // Steps 1-3: magic, version and header; the header length checked against the input.
 Header parse_header(std::span<const uint8_t> bytes, const std::string& name) {
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (bytes.size() < 10 || text.substr(0, kMagic.size()) != kMagic) {
+  if (text.substr(0, kMagic.size()) != kMagic) {
     throw Error("npy: " + name + " does not start with the .npy magic \\x93NUMPY; it is not a " +
                 ".npy file (an .npz archive? unzip it first)");
+  }
+  if (bytes.size() < 10) {
+    throw Error("npy: " + name + " is truncated: " + std::to_string(bytes.size()) +
+                " bytes, shorter than the .npy preamble; re-save the file");
   }
   const int major = bytes[6], minor = bytes[7];
   if ((major < 1 || major > 3) || minor != 0) {

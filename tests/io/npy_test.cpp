@@ -116,6 +116,11 @@ TEST(NpyTest, RejectsBadMagicVersionAndHeaderLength) {
   bad[1] = 'n';
   expect_error([&] { parse(bad); }, "a.npy does not start with the .npy magic");
   expect_error([&] { parse({0x93, 'N', 'U'}); }, "does not start with the .npy magic");
+  expect_error(
+      [&] {
+        parse({0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+      },
+      "a.npy is truncated: 8 bytes, shorter than the .npy preamble; re-save the file");
   bad = good;
   bad[6] = 4;
   expect_error([&] { parse(bad); }, "a.npy has format version 4.0; cnnmem reads versions 1.0");
@@ -195,6 +200,31 @@ TEST(NpyTest, RejectsDataOfTheWrongSize) {
   EXPECT_EQ(parse(npy_file(npy_dict("<f8", "(0, 1125899906842624, 1125899906842624)"), {}))
                 .element_count(),
             0);
+}
+
+// The fuzzer's seeds were written by numpy 1.24 (np.save, np.lib.format.write_array): real files.
+TEST(NpyTest, ReadsFilesWrittenByNumpy) {
+  const std::string seeds = std::string(CNNMEM_SOURCE_DIR) + "/fuzz/corpus/npy/";
+  const NpyArray fortran = read_npy(seeds + "images_nhw_fortran_u1.npy");
+  EXPECT_EQ(fortran.shape, (std::vector<int64_t>{2, 3, 4}));
+  for (size_t i = 0; i < 24; ++i) EXPECT_EQ(fortran.data[i], i);
+  const NpyArray labels = read_npy(seeds + "labels_i8.npy");
+  EXPECT_EQ(labels.dtype, NpyDtype::kI8);
+  EXPECT_EQ(labels.data, bytes_of<int64_t>({0, 3, 9}));
+  EXPECT_EQ(read_npy(seeds + "labels_i4_v2.npy").data, bytes_of<int32_t>({1, 2}));
+  const NpyArray scalar = read_npy(seeds + "scalar_f8_v3.npy");
+  EXPECT_TRUE(scalar.shape.empty());
+  EXPECT_EQ(scalar.data, bytes_of<double>({2.5}));
+
+  // (2, 2, 2, 3) float32 of arange / 7, channels last.
+  const ImageData d = load_npy_images(seeds + "images_nhwc_f4.npy", seeds + "labels_i4_v2.npy");
+  EXPECT_EQ(d.count, 2);
+  EXPECT_EQ(d.channels, 3);
+  EXPECT_EQ(d.height, 2);
+  EXPECT_EQ(d.width, 2);
+  EXPECT_EQ(d.classes, 3);
+  // (n=1, c=2, y=1, x=0) was element ((1 * 2 + 1) * 2 + 0) * 3 + 2 = 20.
+  EXPECT_FLOAT_EQ(d.values[static_cast<size_t>(((1 * 3 + 2) * 2 + 1) * 2 + 0)], 20.0f / 7);
 }
 
 class NpyFileTest : public TempDirTest {};
