@@ -28,9 +28,13 @@ std::optional<PlannedBytes> plan_bytes(const Graph& graph, const ExecutorOptions
 
 void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, const Graph& graph,
                           const ExecutorOptions& options, const OptimizerConfig* opt,
-                          const std::string& loss, const Executor& ex) {
+                          const std::string& loss, const Executor& ex, int64_t data_bytes) {
   const MemoryStats& p = ex.predicted();
-  if (limit_bytes <= 0 || p.arena_bytes <= limit_bytes) return;
+  if (limit_bytes <= 0 || p.arena_bytes + data_bytes <= limit_bytes) return;
+  if (data_bytes >= limit_bytes) {
+    throw Error("--memory-limit " + limit_text + ": the data set alone holds " +
+                human_bytes(data_bytes) + " in memory: raise the limit");
+  }
   std::string msg = "--memory-limit " + limit_text + ": " + graph.name() +
                     (options.training ? " training" : " inference") + " at batch " +
                     std::to_string(options.batch) + " needs " + human_bytes(p.arena_bytes) + " (";
@@ -42,6 +46,8 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
     first = false;
   }
   msg += ")";
+  if (data_bytes > 0) msg += " besides the data set's " + human_bytes(data_bytes);
+  limit_bytes -= data_bytes;  // what the arena may take
 
   const WhatFits w = what_fits(limit_bytes, options, [&](const ExecutorOptions& o) {
     return plan_bytes(graph, o, opt, loss);

@@ -1,4 +1,4 @@
-// cnnmem train: train a model on Fashion-MNIST or synthetic data and print the memory report.
+// cnnmem train: train a model on a data set (train/datasets.h) and print the memory report.
 #include <omp.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "apps/cli_common.h"
+#include "apps/data_flags.h"
 #include "apps/interrupt.h"
 #include "apps/memory_limit.h"
 #include "apps/output_flags.h"
@@ -28,7 +29,7 @@ namespace {
 
 struct TrainFlags {
   CommonFlags common;
-  std::string data = "fashion-mnist", data_dir = "/usr/share/datasets/fashion-mnist";
+  DataFlags data;
   std::string init_weights, save;
   std::string state_dir, resume;  // --state-dir, --resume
   int64_t save_every = 0;
@@ -50,17 +51,19 @@ std::string exact(double v) {
 // What a resumed run must share with the saved one for the same numbers.
 TrainingConfig training_config(const TrainFlags& flags, const Optimizer& optimizer) {
   const CommonFlags& f = flags.common;
-  return {{"model", f.model},
+  TrainingConfig c = {{"model", f.model},
           {"input", f.input.empty() ? "(the model's)" : f.input},
           {"batch", std::to_string(f.batch)},
           {"optimizer", optimizer.describe()},
           {"checkpoint", f.checkpoint},
           {"fuse-update", flags.step.fuse_update ? "on" : "off"},
           {"clip-grad-norm", exact(flags.step.clip_grad_norm)},
-          {"data", flags.data},
           {"seed", std::to_string(flags.seed)},
           {"shuffle", flags.no_shuffle ? "off" : "on"},
           {"save-every", std::to_string(flags.save_every)}};
+  const auto data = data_config(flags.data);
+  c.insert(c.begin() + 7, data.begin(), data.end());  // where "data" always stood
+  return c;
 }
 
 // --save-every/--state-dir/--resume: where the training state goes, checked before training;
@@ -136,7 +139,7 @@ void print_train_result(const TrainFlags& flags, const ReportHeader& h, const Gr
     j["epochs"] = r.epochs;
     j["steps"] = r.steps;
     j["losses"] = r.losses;
-    j["data"] = flags.data;
+    j["data"] = flags.data.data;
     j["threads"] = omp_get_max_threads();
     print_json(j);
   } else {
@@ -154,14 +157,14 @@ int run_train(TrainFlags& flags) {
   t.seed = static_cast<uint64_t>(flags.seed);
   t.shuffle = !flags.no_shuffle;
   t.eval = !flags.no_eval;
-  const std::string& data = flags.data;
-  const std::string& data_dir = flags.data_dir;
+  const std::string& data = flags.data.data;
   const std::string& init_weights = flags.init_weights;
   const std::string& save = flags.save;
   apply_common(f);
   if (!save.empty()) check_output_path("--save", save);  // refuse now, not after training
   check_output_flags(flags.out, /*measured=*/true);
   const std::unique_ptr<DirLock> state_lock = prepare_state_dir(flags);
+  std::optional<DataSet> data_set = read_data_for(flags.data, f);  // the model's input follows it
   Graph graph = model_from(f, true);
   auto optimizer = make_optimizer(f.opt);
   t.state_dir = flags.state_dir;
@@ -180,8 +183,10 @@ int run_train(TrainFlags& flags) {
   apply_step_flags(flags.step, eo);
   eo.checkpoint = parse_checkpoint_policy(f.checkpoint);
   Executor ex(graph, eo, optimizer.get(), make_loss(f.loss));
-  enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, f.loss, ex);
-  const TrainData train_data = load_train_data(data, data_dir, graph, f.batch, t.seed, ex.target());
+  const TrainData train_data =
+      train_data_for(flags.data, std::move(data_set), graph, f.batch, t.seed, ex.target());
+  enforce_memory_limit(f.memory_limit_bytes, f.memory_limit, graph, eo, &f.opt, f.loss, ex,
+                       train_data.bytes());
   const int64_t heap0 = heap_in_use_bytes();
   ex.bind();
   if (!init_weights.empty()) {
@@ -210,6 +215,7 @@ int run_train(TrainFlags& flags) {
   }
   if (interrupted != 0) return report_interrupted(flags, r, interrupted);
   r.outside.heap_setup_bytes = heap_setup;
+  r.outside.dataset_bytes = train_data.bytes();
   if (!save.empty()) write_safetensors(save, ex.weights(), {{"format", "pt"}, {"model", f.model}});
   const ReportHeader h = header(f, "train", ex);
   const Textbook tb = textbook_estimate(graph, true, f.batch, optimizer->state_bytes_per_element());
@@ -225,9 +231,7 @@ Command add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
   CLI::App* train = app.add_subcommand("train", "train a model and print the memory report");
   add_common(train, flags->common);
-  train->add_option("--data", flags->data, "fashion-mnist | synthetic")
-      ->check(CLI::IsMember({"fashion-mnist", "synthetic"}));
-  train->add_option("--data-dir", flags->data_dir, "directory of the gzip IDX files");
+  add_data_flags(train, flags->data);
   auto* epochs = train->add_option("--epochs", flags->t.epochs, "passes over the training set")
                      ->check(whole_number(1));
   train->add_option("--max-steps", flags->t.max_steps, "stop after this many steps")

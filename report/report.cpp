@@ -71,6 +71,7 @@ nlohmann::json memory_json(const ReportHeader& h, const Executor& ex, const Text
     j["outside_arena"] = {{"rss_peak_bytes", outside.rss_peak_bytes},
                           {"heap_growth_bytes", outside.heap_growth_bytes},
                           {"heap_setup_bytes", outside.heap_setup_bytes}};
+    if (h.mode == "train") j["outside_arena"]["dataset_bytes"] = outside.dataset_bytes;
   }
   return j;
 }
@@ -204,6 +205,10 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
       << format_bytes(outside.rss_peak_bytes) << ", heap growth across one step "
       << format_bytes(outside.heap_growth_bytes) << ", heap used by set-up (primitives, JIT code) "
       << format_bytes(outside.heap_setup_bytes) << "\n";
+    if (outside.dataset_bytes > 0) {
+      o << "the data set in memory (images and labels, exact): "
+        << format_bytes(outside.dataset_bytes) << "\n";
+    }
   }
   return o.str();
 }

@@ -36,9 +36,12 @@ BatchPipeline::BatchPipeline(Executor& executor, Samples data, int64_t batch)
 
 BatchPipeline::~BatchPipeline() { wait_ready(); }
 
-void BatchPipeline::start_epoch(std::vector<int64_t> order, bool drop_last) {
+void BatchPipeline::start_epoch(std::vector<int64_t> order, bool drop_last, bool augment,
+                                int64_t epoch) {
   wait_ready();
   order_ = std::move(order);
+  augment_ = augment && data_.preprocess != nullptr && data_.preprocess->augments();
+  epoch_ = epoch;
   const auto n = static_cast<int64_t>(order_.size());
   batches_ = drop_last ? n / batch_ : (n + batch_ - 1) / batch_;
   current_ = 0;
@@ -50,11 +53,21 @@ void BatchPipeline::assemble(int64_t k) {
   const int64_t begin = k * batch_;
   const int64_t rows = std::min(batch_, static_cast<int64_t>(order_.size()) - begin);
   const int64_t s = data_.sample_size;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t idx = order_[static_cast<size_t>(begin + r)];
-    const uint8_t* src = data_.images + idx * s;
-    float* dst = images + r * s;
-    for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+  if (data_.preprocess == nullptr && data_.values == nullptr) {  // value/255, nothing else
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* src = data_.images + order_[static_cast<size_t>(begin + r)] * s;
+      float* dst = images + r * s;
+      for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+    }
+  } else {
+    static const Preprocess kNone;
+    const Preprocess& p = data_.preprocess != nullptr ? *data_.preprocess : kNone;
+    const SampleSource src{data_.images, data_.values};
+    const Dims dims = data_.dims.empty() ? Dims{s, 1, 1} : data_.dims;
+    for (int64_t r = 0; r < rows; ++r) {
+      prepare_sample(src, order_[static_cast<size_t>(begin + r)], dims, epoch_, augment_, p,
+                     images + r * s);
+    }
   }
   std::fill(images + rows * s, images + batch_ * s, 0.0f);
   assemble_targets(begin, rows);

@@ -1,5 +1,6 @@
-// The input pipeline: assembles the next batch (uint8 pixels -> float value/255, labels ->
-// int32 class indices or float value/255) into the executor's staging buffers on a TBB worker while
+// The input pipeline: assembles the next batch (uint8 pixels -> float value/255, or float values,
+// preprocessed and augmented by train/preprocess.h; labels -> int32 class indices or float
+// value/255) into the executor's staging buffers on a TBB worker while
 // the current step runs. One TBB slot only, so it takes no compute threads from oneDNN's OpenMP
 // team beyond the brief copy. The first batch of an epoch is assembled before the epoch starts, so
 // a batch never crosses an epoch boundary (or an evaluation pass).
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "framework/executor.h"
+#include "train/preprocess.h"
 
 namespace cnnmem {
 
@@ -24,9 +26,12 @@ namespace cnnmem {
 struct Samples {
   int64_t count = 0;
   int64_t sample_size = 0;
-  const uint8_t* images = nullptr;
+  const uint8_t* images = nullptr;  // 8-bit images; null for a float data set
   const uint8_t* labels = nullptr;
   TargetShape target;
+  const float* values = nullptr;         // float images (a float data set)
+  Dims dims;                             // of a sample (C, H, W); empty: sample_size values
+  const Preprocess* preprocess = nullptr;  // null: value/255 (or the float) as it is
 };
 
 class BatchPipeline : public BatchSource {
@@ -36,7 +41,9 @@ class BatchPipeline : public BatchSource {
 
   // Samples in `order` (indices into the data), `batch` at a time; with `drop_last` a final
   // partial batch is skipped, otherwise it is padded with zeros and its valid rows reported.
-  void start_epoch(std::vector<int64_t> order, bool drop_last);
+  // With `augment`, samples are augmented as data.preprocess says, drawn for `epoch`.
+  void start_epoch(std::vector<int64_t> order, bool drop_last, bool augment = false,
+                   int64_t epoch = 0);
   int64_t batches() const { return batches_; }
   // Valid rows of the batch the executor loads next.
   int64_t valid_rows() const { return valid_[static_cast<size_t>(current_ & 1)]; }
@@ -53,6 +60,8 @@ class BatchPipeline : public BatchSource {
   int64_t batch_;
   std::vector<int64_t> order_;
   int64_t batches_ = 0;
+  bool augment_ = false;
+  int64_t epoch_ = 0;
   int64_t current_ = 0;  // index of the batch in the staging buffers (or being assembled)
   int64_t valid_[2] = {0, 0};
   tbb::task_arena arena_{1, 0};

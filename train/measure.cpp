@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "train/batch_pipeline.h"
-#include "train/trainer.h"
+#include "train/datasets.h"
 
 namespace cnnmem {
 

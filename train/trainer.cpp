@@ -8,72 +8,35 @@
 #include <sstream>
 
 #include "framework/error.h"
-#include "io/idx.h"
 
 namespace cnnmem {
 
 Samples TrainData::train() const {
-  return Samples{static_cast<int64_t>(train_labels.size()) / target.elements, sample_size,
-                 train_images.data(), train_labels.data(), target};
+  return Samples{static_cast<int64_t>(train_labels.size()) / target.elements,
+                 sample_size,
+                 train_values.empty() ? train_images.data() : nullptr,
+                 train_labels.data(),
+                 target,
+                 train_values.empty() ? nullptr : train_values.data(),
+                 dims,
+                 &preprocess};
 }
 
 Samples TrainData::test() const {
-  return Samples{static_cast<int64_t>(test_labels.size()) / target.elements, sample_size,
-                 test_images.data(), test_labels.data(), target};
+  return Samples{static_cast<int64_t>(test_labels.size()) / target.elements,
+                 sample_size,
+                 test_values.empty() ? test_images.data() : nullptr,
+                 test_labels.data(),
+                 target,
+                 test_values.empty() ? nullptr : test_values.data(),
+                 dims,
+                 &preprocess};
 }
 
-namespace {
-
-void make_synthetic(int64_t count, int64_t sample_size, const TargetShape& target,
-                    std::mt19937_64& rng, std::vector<uint8_t>& images,
-                    std::vector<uint8_t>& labels) {
-  images.resize(static_cast<size_t>(count * sample_size));
-  labels.resize(static_cast<size_t>(count * target.elements));
-  for (uint8_t& p : images) p = static_cast<uint8_t>(rng() >> 56);
-  if (target.kind == TargetKind::kDense) {
-    for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() >> 56);  // l / 255 in [0, 1]
-    return;
-  }
-  const auto used = static_cast<uint64_t>(std::clamp<int64_t>(target.classes, 1, 256));
-  for (uint8_t& l : labels) l = static_cast<uint8_t>(rng() % used);
-}
-
-}  // namespace
-
-TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
-                          int64_t batch, uint64_t seed, const std::optional<TargetShape>& target) {
-  TrainData d;
-  d.name = name;
-  d.sample_size = dims_product(graph.input_dims());
-  d.target = target.value_or(TargetShape{TargetKind::kClass, 1, graph.classes()});
-  if (name == "synthetic") {
-    // Labels are stored as bytes: with more than 256 classes, synthetic labels use the first 256.
-    std::mt19937_64 rng(seed ^ 0x5eed5eedULL);
-    make_synthetic(batch * 8, d.sample_size, d.target, rng, d.train_images, d.train_labels);
-    make_synthetic(batch * 2, d.sample_size, d.target, rng, d.test_images, d.test_labels);
-    return d;
-  }
-  if (name != "fashion-mnist") {
-    throw Error("unknown data set \"" + name + "\": use fashion-mnist or synthetic");
-  }
-  if (d.target.kind != TargetKind::kClass) {
-    throw Error("fashion-mnist has one class label per image; the loss wants " +
-                std::string(d.target.kind == TargetKind::kDense ? "dense" : "per-pixel") +
-                " targets: train with the cross-entropy loss, or on synthetic data");
-  }
-  if (graph.input_dims() != Dims{1, 28, 28} || graph.classes() != 10) {
-    throw Error("model " + graph.name() + " takes " + dims_str(graph.input_dims()) +
-                " input with " + std::to_string(graph.classes()) +
-                " classes; fashion-mnist is 1x28x28 with 10 classes: use " +
-                setting("data", "the synthetic data set", "synthetic"));
-  }
-  ImageSet train_set = load_fashion_mnist(dir, "train", graph.classes());
-  ImageSet test_set = load_fashion_mnist(dir, "test", graph.classes());
-  d.train_images = std::move(train_set.images);
-  d.train_labels = std::move(train_set.labels);
-  d.test_images = std::move(test_set.images);
-  d.test_labels = std::move(test_set.labels);
-  return d;
+int64_t TrainData::bytes() const {
+  return static_cast<int64_t>(train_images.size() + train_labels.size() + test_images.size() +
+                              test_labels.size() +
+                              (train_values.size() + test_values.size()) * sizeof(float));
 }
 
 namespace {
@@ -323,7 +286,7 @@ TrainResult TrainingRun::run() {
       for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng_() % (i + 1)]);
     }
     pipeline.start_epoch(std::vector<int64_t>(order.begin() + skip_ * batch_, order.end()),
-                         /*drop_last=*/true);
+                         /*drop_last=*/true, /*augment=*/true, epoch);
     skip_ = 0;
     const BatchSourceScope source(executor_, &pipeline);
     for (int64_t k = 0; k < pipeline.batches() && step_ < total_ && !stopped_; ++k, ++step_) {

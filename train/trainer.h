@@ -2,7 +2,7 @@
 // evaluation on the test split and throughput.
 //
 // Usage:
-//   TrainData data = load_train_data("fashion-mnist", dir, graph, batch, seed);
+//   TrainData data = load_train_data("fashion-mnist", dir, graph, batch, seed);  // datasets.h
 //   TrainResult r = train(executor, data, options);
 // Not here: the step itself (framework/executor.h), reports (report/report.h).
 #pragma once
@@ -17,24 +17,27 @@
 #include "framework/process_memory.h"
 #include "io/training_state.h"
 #include "train/batch_pipeline.h"
+#include "train/preprocess.h"
 
 namespace cnnmem {
 
+// A data set as the trainer uses it (train/datasets.h reads and fits one): 8-bit images, or
+// float images in the *_values vectors, and the preprocessing every sample goes through.
 struct TrainData {
-  std::string name;  // "fashion-mnist" or "synthetic"
+  std::string name;  // the --data spec
   int64_t sample_size = 0;
+  Dims dims;           // of a sample, (C, H, W)
   TargetShape target;  // a sample's label is target.elements bytes (see Samples)
   std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
+  std::vector<float> train_values, test_values;  // float data sets instead of *_images
+  Preprocess preprocess;
+  std::string test_from;  // where the test samples come from ("the test split", ...)
   Samples train() const;
   Samples test() const;
+  // Bytes the data set holds in memory, outside the arena.
+  int64_t bytes() const;
 };
 
-// Reads Fashion-MNIST from `dir`, or makes deterministic random data of the model's input shape
-// and the loss's targets ("synthetic"; default: one class index in [0, graph.classes())).
-// Throws Error when the data does not fit the model or the loss.
-TrainData load_train_data(const std::string& name, const std::string& dir, const Graph& graph,
-                          int64_t batch, uint64_t seed,
-                          const std::optional<TargetShape>& target = std::nullopt);
 
 // One finished training step, for progress reports (report/progress.h).
 struct TrainStep {

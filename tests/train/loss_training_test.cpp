@@ -13,7 +13,7 @@
 #include "layers/losses.h"
 #include "optimizers/optimizer.h"
 #include "tests/util/expect_error.h"
-#include "train/trainer.h"
+#include "train/datasets.h"
 
 namespace cnnmem {
 namespace {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "tests/util/expect_error.h"
 #include "tests/util/tiny_model.h"
 #include "tests/util/training_run.h"
+#include "train/datasets.h"
 
 namespace cnnmem {
 namespace {
@@ -156,10 +158,17 @@ TEST(Trainer, RejectsABatchLargerThanTheDataAndNoLength) {
 TEST(Trainer, UnknownDataSetIsRejected) {
   const Graph g = test::tiny_model();
   EXPECT_EQ(error_of([&] { load_train_data("cifar", "", g, 2, 1); }),
-            "unknown data set \"cifar\": use fashion-mnist or synthetic");
-  EXPECT_EQ(error_of([&] { load_train_data("fashion-mnist", "", g, 2, 1); }),
-            "model tiny takes 1x2x2 input with 3 classes; fashion-mnist is 1x28x28 with 10 "
-            "classes: use the synthetic data set");
+            "unknown data set \"cifar\": use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
+            "cifar100:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy");
+  EXPECT_EQ(error_of([&] { load_train_data("idx:", "", g, 2, 1); }),
+            "unknown data set \"idx:\": use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
+            "cifar100:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy");
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) return;
+  EXPECT_EQ(error_of([&] {
+              load_train_data("fashion-mnist", "/usr/share/datasets/fashion-mnist", g, 2, 1);
+            }),
+            "model tiny takes 1x2x2 input; the fashion-mnist images are 1x28x28: give a model "
+            "of that input size (an input size of 1x28x28 where its layers allow it)");
 }
 
 }  // namespace

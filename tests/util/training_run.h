@@ -21,7 +21,7 @@
 #include "layers/softmax_cross_entropy.h"
 #include "optimizers/optimizer.h"
 #include "train/batch_pipeline.h"
-#include "train/trainer.h"
+#include "train/datasets.h"
 
 namespace cnnmem::test {
 
