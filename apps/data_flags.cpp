@@ -29,7 +29,7 @@ void add_data_flags(CLI::App* app, DataFlags& f) {
 std::optional<DataSet> read_data_for(const DataFlags& d, CommonFlags& f) {
   if (is_synthetic(d.data)) {
     if (!d.resize.empty() || d.val_fraction >= 0 || d.channels != 0) {
-      throw Error(std::string(!d.resize.empty()  ? "--resize"
+      throw Error(std::string(!d.resize.empty() ? "--resize"
                               : d.channels != 0 ? "--channels"
                                                 : "--val-fraction") +
                   " applies to data read from files; synthetic data has the model's input size");

@@ -20,8 +20,8 @@ namespace cnnmem {
 
 struct DataFlags {
   std::string data = "fashion-mnist", data_dir = "/usr/share/datasets/fashion-mnist";
-  std::string resize;     // --resize HxW
-  int64_t channels = 0;   // --channels 1|3 (0: as the images are)
+  std::string resize;    // --resize HxW
+  int64_t channels = 0;  // --channels 1|3 (0: as the images are)
   double val_fraction = -1;
   std::string normalize;  // --normalize m..,s.. | auto
   int64_t random_crop = -1;

@@ -52,15 +52,15 @@ std::string exact(double v) {
 TrainingConfig training_config(const TrainFlags& flags, const Optimizer& optimizer) {
   const CommonFlags& f = flags.common;
   TrainingConfig c = {{"model", f.model},
-          {"input", f.input.empty() ? "(the model's)" : f.input},
-          {"batch", std::to_string(f.batch)},
-          {"optimizer", optimizer.describe()},
-          {"checkpoint", f.checkpoint},
-          {"fuse-update", flags.step.fuse_update ? "on" : "off"},
-          {"clip-grad-norm", exact(flags.step.clip_grad_norm)},
-          {"seed", std::to_string(flags.seed)},
-          {"shuffle", flags.no_shuffle ? "off" : "on"},
-          {"save-every", std::to_string(flags.save_every)}};
+                      {"input", f.input.empty() ? "(the model's)" : f.input},
+                      {"batch", std::to_string(f.batch)},
+                      {"optimizer", optimizer.describe()},
+                      {"checkpoint", f.checkpoint},
+                      {"fuse-update", flags.step.fuse_update ? "on" : "off"},
+                      {"clip-grad-norm", exact(flags.step.clip_grad_norm)},
+                      {"seed", std::to_string(flags.seed)},
+                      {"shuffle", flags.no_shuffle ? "off" : "on"},
+                      {"save-every", std::to_string(flags.save_every)}};
   const auto data = data_config(flags.data);
   c.insert(c.begin() + 7, data.begin(), data.end());  // where "data" always stood
   return c;

@@ -1,6 +1,7 @@
 #include "train/batch_pipeline.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "framework/error.h"
 
@@ -32,7 +33,7 @@ void taken_over(void* p) {
 }  // namespace
 
 BatchPipeline::BatchPipeline(Executor& executor, Samples data, int64_t batch)
-    : ex_(executor), data_(data), batch_(batch) {}
+    : ex_(executor), data_(std::move(data)), batch_(batch) {}
 
 BatchPipeline::~BatchPipeline() { wait_ready(); }
 
@@ -60,8 +61,8 @@ void BatchPipeline::assemble(int64_t k) {
       for (int64_t j = 0; j < s; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
     }
   } else {
-    static const Preprocess kNone;
-    const Preprocess& p = data_.preprocess != nullptr ? *data_.preprocess : kNone;
+    const Preprocess none;
+    const Preprocess& p = data_.preprocess != nullptr ? *data_.preprocess : none;
     const SampleSource src{data_.images, data_.values};
     const Dims dims = data_.dims.empty() ? Dims{s, 1, 1} : data_.dims;
     for (int64_t r = 0; r < rows; ++r) {

@@ -29,8 +29,8 @@ struct Samples {
   const uint8_t* images = nullptr;  // 8-bit images; null for a float data set
   const uint8_t* labels = nullptr;
   TargetShape target;
-  const float* values = nullptr;         // float images (a float data set)
-  Dims dims;                             // of a sample (C, H, W); empty: sample_size values
+  const float* values = nullptr;           // float images (a float data set)
+  Dims dims;                               // of a sample (C, H, W); empty: sample_size values
   const Preprocess* preprocess = nullptr;  // null: value/255 (or the float) as it is
 };
 

@@ -1,6 +1,7 @@
 #include "train/datasets.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <random>
@@ -84,7 +85,8 @@ DataSet read_idx(const std::string& path, const std::string& spec) {
     prefix = dir.filename();
     dir = dir.parent_path();
     if (!fs::is_directory(dir, ec)) {
-      throw Error(data_setting(spec) + ": " + path + " is not a directory; give the folder of the " +
+      throw Error(data_setting(spec) + ": " + path +
+                  " is not a directory; give the folder of the " +
                   "IDX files (idx:DIR) or the folder and a file-name prefix (idx:DIR/PREFIX)");
     }
   }
@@ -121,9 +123,11 @@ void hold_out(ImageData& all, ImageData& test, double fraction) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t k = order[static_cast<size_t>(i)];
       if (all.is_float()) {
-        d.values.insert(d.values.end(), all.values.begin() + k * s, all.values.begin() + (k + 1) * s);
+        d.values.insert(d.values.end(), all.values.begin() + k * s,
+                        all.values.begin() + (k + 1) * s);
       } else {
-        d.pixels.insert(d.pixels.end(), all.pixels.begin() + k * s, all.pixels.begin() + (k + 1) * s);
+        d.pixels.insert(d.pixels.end(), all.pixels.begin() + k * s,
+                        all.pixels.begin() + (k + 1) * s);
       }
       d.labels.push_back(all.labels[static_cast<size_t>(k)]);
     }
@@ -145,7 +149,7 @@ void split_if_needed(DataSet& set, const DataOptions& o) {
     throw Error(setting("val_fraction") + " must be in (0, 1), e.g. 0.1");
   }
   hold_out(set.train, set.test, f);
-  set.test_from = std::to_string(static_cast<int>(f * 100 + 0.5)) + "% held out";
+  set.test_from = std::to_string(std::lround(f * 100)) + "% held out";
 }
 
 std::pair<std::string, std::string> split_spec(const std::string& spec) {
@@ -298,7 +302,8 @@ std::pair<int64_t, int64_t> parse_resize(const std::string& text) {
   const int64_t h = x == std::string::npos ? 0 : number(text.substr(0, x));
   const int64_t w = x == std::string::npos ? 0 : number(text.substr(x + 1));
   if (h <= 0 || w <= 0) {
-    throw Error(setting("resize") + " " + text + ": give the height and width in pixels, e.g. 64x64");
+    throw Error(setting("resize") + " " + text +
+                ": give the height and width in pixels, e.g. 64x64");
   }
   return {h, w};
 }

@@ -36,11 +36,11 @@
 namespace cnnmem {
 
 struct DataOptions {
-  std::string spec = "fashion-mnist";  // --data
+  std::string spec = "fashion-mnist";                     // --data
   std::string dir = "/usr/share/datasets/fashion-mnist";  // --data-dir, for fashion-mnist
   std::optional<std::pair<int64_t, int64_t>> resize;      // --resize HxW (folder)
   std::optional<int64_t> channels;  // --channels 1|3 (folder): every image converted to it
-  double val_fraction = -1;  // --val-fraction; < 0: 0.1 where the data has no test part
+  double val_fraction = -1;         // --val-fraction; < 0: 0.1 where the data has no test part
 };
 
 // A data set as read, before it meets a model.

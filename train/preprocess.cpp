@@ -24,8 +24,8 @@ struct Draw {
 };
 
 Draw draw(const Preprocess& p, int64_t epoch, int64_t index) {
-  const uint64_t h = mix(mix(mix(p.seed) ^ static_cast<uint64_t>(epoch)) ^
-                         static_cast<uint64_t>(index));
+  const uint64_t h =
+      mix(mix(mix(p.seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(index));
   Draw d;
   if (p.crop_padding > 0) {
     const auto span = static_cast<uint64_t>(2 * p.crop_padding + 1);
@@ -77,7 +77,8 @@ Normalize parse_normalize(const std::string& text, int64_t channels) {
   std::stringstream in(text);
   std::string item;
   const std::string fix = "give C means then C standard deviations in the value/255 scale, e.g. " +
-                          setting("normalize", "0.2860,0.3530", "0.2860,0.3530") + " for one channel";
+                          setting("normalize", "0.2860,0.3530", "0.2860,0.3530") +
+                          " for one channel";
   while (std::getline(in, item, ',')) {
     char* end = nullptr;
     const float x = std::strtof(item.c_str(), &end);
@@ -93,14 +94,16 @@ Normalize parse_normalize(const std::string& text, int64_t channels) {
     v.resize(2 * c, s);
   }
   if (v.size() != 2 * c) {
-    throw Error(setting("normalize") + " " + text + ": " + std::to_string(v.size()) + " numbers for " +
-                std::to_string(channels) + "-channel images; " + fix);
+    throw Error(setting("normalize") + " " + text + ": " + std::to_string(v.size()) +
+                " numbers for " + std::to_string(channels) + "-channel images; " + fix);
   }
   Normalize n;
   n.mean.assign(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(c));
   n.std.assign(v.begin() + static_cast<std::ptrdiff_t>(c), v.end());
   for (float s : n.std) {
-    if (s <= 0) throw Error(setting("normalize") + " " + text + ": a standard deviation must be > 0");
+    if (s <= 0) {
+      throw Error(setting("normalize") + " " + text + ": a standard deviation must be > 0");
+    }
   }
   return n;
 }

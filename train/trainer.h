@@ -38,7 +38,6 @@ struct TrainData {
   int64_t bytes() const;
 };
 
-
 // One finished training step, for progress reports (report/progress.h).
 struct TrainStep {
   int64_t step = 0;    // 0-based

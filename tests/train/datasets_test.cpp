@@ -137,11 +137,17 @@ TEST_F(Datasets, FitChecksShapesClassesAndTargets) {
             }),
             "model tiny has 2 classes; the " + spec +
                 " labels go up to 2: give a model with at least 3 outputs");
-  expect_error([&] { fit_data_to_model(read(spec), tiny, {TargetKind::kDense, 3, 0}); },
-               "has one class label per image; the loss wants dense targets");
+  expect_error(
+      [&] {
+        fit_data_to_model(read(spec), tiny, {TargetKind::kDense, 3, 0});
+      },
+      "has one class label per image; the loss wants dense targets");
   Graph wide("wide", {1, 3, 3}, 3);
-  expect_error([&] { fit_data_to_model(read(spec), wide, {TargetKind::kClass, 1, 3}); },
-               "model wide takes 1x3x3 input; the " + spec + " images are 1x2x2");
+  expect_error(
+      [&] {
+        fit_data_to_model(read(spec), wide, {TargetKind::kClass, 1, 3});
+      },
+      "model wide takes 1x3x3 input; the " + spec + " images are 1x2x2");
 }
 
 TEST_F(Datasets, BadSpecsAreRejected) {

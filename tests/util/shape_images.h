@@ -45,10 +45,10 @@ inline ShapeSet shape_images(int64_t count, int64_t channels, int64_t height, in
         const bool mid_row = dy >= size / 2 - 1 && dy <= size / 2;
         const bool mid_col = dx >= size / 2 - 1 && dx <= size / 2;
         const bool edge = dy == 0 || dy == size - 1 || dx == 0 || dx == size - 1;
-        const bool on = in_box && (k % 4 == 0                ? true
-                                   : k % 4 == 1              ? mid_row
-                                   : k % 4 == 2              ? mid_col
-                                                             : edge);
+        const bool on = in_box && (k % 4 == 0   ? true
+                                   : k % 4 == 1 ? mid_row
+                                   : k % 4 == 2 ? mid_col
+                                                : edge);
         for (int64_t c = 0; c < channels; ++c) {
           const bool lit = on && (channels == 1 || c == (k / 4) % channels);
           const auto noise = static_cast<int>(rng() % 40);
