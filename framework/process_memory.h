@@ -14,7 +14,7 @@ struct OutsideArena {
   int64_t rss_peak_bytes = 0;
   int64_t heap_growth_bytes = 0;  // heap in use after one step (after warm-up) minus before it
   int64_t heap_setup_bytes = 0;   // heap growth while binding (primitives, JIT code, tables)
-  int64_t dataset_bytes = 0;  // training: the data set's images and labels in memory (exact)
+  int64_t dataset_bytes = 0;      // training: the data set's images and labels in memory (exact)
 };
 
 }  // namespace cnnmem

@@ -129,6 +129,23 @@ std::vector<std::string> explain_difference(const Graph& graph, const Executor& 
   return why;
 }
 
+namespace {
+
+std::string outside_text(const OutsideArena& outside) {
+  std::ostringstream o;
+  o << "\noutside the arena (not exact per tensor): peak RSS "
+    << format_bytes(outside.rss_peak_bytes) << ", heap growth across one step "
+    << format_bytes(outside.heap_growth_bytes) << ", heap used by set-up (primitives, JIT code) "
+    << format_bytes(outside.heap_setup_bytes) << "\n";
+  if (outside.dataset_bytes > 0) {
+    o << "the data set in memory (images and labels, exact): "
+      << format_bytes(outside.dataset_bytes) << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace
+
 std::string memory_text(const ReportHeader& h, const Graph& graph, const Executor& ex,
                         const Textbook& textbook, bool measured, const OutsideArena& outside) {
   const MemoryStats& p = ex.predicted();
@@ -200,16 +217,7 @@ std::string memory_text(const ReportHeader& h, const Graph& graph, const Executo
                   std::string(tag_name(b.tag)).c_str(), format_bytes(b.bytes_aligned).c_str());
     o << line;
   }
-  if (measured) {
-    o << "\noutside the arena (not exact per tensor): peak RSS "
-      << format_bytes(outside.rss_peak_bytes) << ", heap growth across one step "
-      << format_bytes(outside.heap_growth_bytes) << ", heap used by set-up (primitives, JIT code) "
-      << format_bytes(outside.heap_setup_bytes) << "\n";
-    if (outside.dataset_bytes > 0) {
-      o << "the data set in memory (images and labels, exact): "
-        << format_bytes(outside.dataset_bytes) << "\n";
-    }
-  }
+  if (measured) o << outside_text(outside);
   return o.str();
 }
 
