@@ -33,7 +33,10 @@ void enforce_memory_limit(int64_t limit_bytes, const std::string& limit_text, co
   if (limit_bytes <= 0 || p.arena_bytes + data_bytes <= limit_bytes) return;
   if (data_bytes >= limit_bytes) {
     throw Error("--memory-limit " + limit_text + ": the data set alone holds " +
-                human_bytes(data_bytes) + " in memory: raise the limit");
+                human_bytes(data_bytes) + " in memory, and " + graph.name() +
+                (options.training ? " training" : " inference") + " at batch " +
+                std::to_string(options.batch) + " needs " + human_bytes(p.arena_bytes) +
+                " in the arena besides: raise the limit");
   }
   std::string msg = "--memory-limit " + limit_text + ": " + graph.name() +
                     (options.training ? " training" : " inference") + " at batch " +

@@ -8,7 +8,27 @@ namespace cnnmem {
 using dnnl::memory;
 
 namespace {
-constexpr int64_t kBlock = 16;
+
+// oneDNN's f32 convolutions block channels by the vector width: 16 with AVX-512 (nChw16c), 8 with
+// AVX2 (nChw8c). A root in the other block size would cost a reorder before every reader.
+int64_t channel_block() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_mic:
+    case dnnl::cpu_isa::avx512_mic_4ops:
+    case dnnl::cpu_isa::avx512_core:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+      return 16;
+    default:
+      return 8;
+  }
+}
+
+memory::format_tag blocked_tag(int64_t block) {
+  return block == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+}
+
 }  // namespace
 
 std::vector<ChannelPlacement> place_concat_inputs(const Graph& graph, int64_t batch) {
@@ -39,23 +59,26 @@ std::vector<ChannelPlacement> place_concat_inputs(const Graph& graph, int64_t ba
 memory::desc concat_root_md(const Graph& graph, const std::vector<ChannelPlacement>& places,
                             int root, int64_t batch) {
   const Dims& d = graph.nodes()[static_cast<size_t>(root)].dims;
+  const int64_t block = channel_block();
   bool blocked = true;
   for (size_t i = 0; i < places.size(); ++i) {
     if (places[i].root != root) continue;
     const int64_t c = graph.nodes()[i].dims[0], o = places[i].offset;
-    blocked = blocked && o % kBlock == 0 && (c % kBlock == 0 || o + c == d[0]);
+    blocked = blocked && o % block == 0 && (c % block == 0 || o + c == d[0]);
   }
   return memory::desc({batch, d[0], d[1], d[2]}, memory::data_type::f32,
-                      blocked ? memory::format_tag::nChw16c : memory::format_tag::nchw);
+                      blocked ? blocked_tag(block) : memory::format_tag::nchw);
 }
 
 TensorRef channel_view(const TensorRef& base, int64_t offset, int64_t channels) {
   const memory::dims d = base.md.dims();
   CNNMEM_CHECK(d.size() == 4 && d[0] == 1 && base.md.data_type() == memory::data_type::f32);
-  const bool blocked = base.md.data.format_desc.blocking.inner_nblks > 0;
-  CNNMEM_CHECK(!blocked || offset % kBlock == 0);
+  const auto& blocking = base.md.data.format_desc.blocking;
+  const bool blocked = blocking.inner_nblks > 0;
+  const int64_t block = blocked ? blocking.inner_blks[0] : 1;
+  CNNMEM_CHECK(!blocked || offset % block == 0);
   const memory::desc md({1, channels, d[2], d[3]}, memory::data_type::f32,
-                        blocked ? memory::format_tag::nChw16c : memory::format_tag::nchw);
+                        blocked ? blocked_tag(block) : memory::format_tag::nchw);
   return TensorRef{base.buffer, md,
                    base.offset + offset * d[2] * d[3] * static_cast<int64_t>(sizeof(float))};
 }

@@ -9,7 +9,7 @@
 // so the whole chain is one buffer. A view is the slice's own dense md at a byte offset inside the
 // root (TensorRef::offset), so any kernel reads or writes it as an ordinary tensor; oneDNN 2.6's
 // compute kernels fall back to `ref` on strided (submemory) descs, and gemm convolutions ignore
-// a md's offset0. A channel slice is dense only at batch 1 (nchw, or nChw16c on block bounds),
+// a md's offset0. A channel slice is dense only at batch 1 (nchw, or nChw16c/8c on block bounds),
 // so views are handed out at batch 1 only, and the step compiler asks for them in training only:
 // there the saved concatenations are the quadratic term; in inference each dies after its next
 // layer (the naive peak holds about two of them), and at batch 1 oneDNN's convolutions choose
@@ -21,8 +21,9 @@
 //   2. its input from node p (not the images, not placed yet, able to write into a view) is placed
 //      at the input's channel offset when p has no other reader, or when the offset in the root
 //      is 0 (the view md is then the tensor's own dense md, readable by anyone);
-//   3. a root's layout is nChw16c when every piece placed in it starts on a multiple of 16
-//      channels and fills whole blocks (or ends the root), nchw otherwise;
+//   3. a root's layout is blocked like oneDNN's convolutions on this CPU (nChw16c with AVX-512,
+//      nChw8c otherwise) when every piece placed in it starts on a multiple of the block and
+//      fills whole blocks (or ends the root), nchw otherwise;
 //   4. no layer writes over a root in place (the compiler marks it saved), since several
 //      tensors share it.
 // Usage (the step compiler):
@@ -50,9 +51,9 @@ std::vector<ChannelPlacement> place_concat_inputs(const Graph& graph, int64_t ba
 // The root buffer's md (rule 3) for root node `root`.
 dnnl::memory::desc concat_root_md(const Graph& graph, const std::vector<ChannelPlacement>& places,
                                   int root, int64_t batch);
-// The view of `channels` channels starting at channel `offset` of `base` (batch 1, f32, nchw or
-// nChw16c with `offset` a multiple of 16): the slice's own dense md in base's format, at a byte
-// offset inside base's buffer.
+// The view of `channels` channels starting at channel `offset` of `base` (batch 1, f32, nchw, or
+// nChw16c / nChw8c with `offset` a multiple of the block): the slice's own dense md in base's
+// format, at a byte offset inside base's buffer.
 TensorRef channel_view(const TensorRef& base, int64_t offset, int64_t channels);
 
 }  // namespace cnnmem

@@ -33,7 +33,10 @@ void taken_over(void* p) {
 }  // namespace
 
 BatchPipeline::BatchPipeline(Executor& executor, Samples data, int64_t batch)
-    : ex_(executor), data_(std::move(data)), batch_(batch) {}
+    : ex_(executor),
+      data_(std::move(data)),
+      batch_(batch),
+      dims_(data_.dims.empty() ? Dims{data_.sample_size, 1, 1} : data_.dims) {}
 
 BatchPipeline::~BatchPipeline() { wait_ready(); }
 
@@ -64,9 +67,8 @@ void BatchPipeline::assemble(int64_t k) {
     const Preprocess none;
     const Preprocess& p = data_.preprocess != nullptr ? *data_.preprocess : none;
     const SampleSource src{data_.images, data_.values};
-    const Dims dims = data_.dims.empty() ? Dims{s, 1, 1} : data_.dims;
     for (int64_t r = 0; r < rows; ++r) {
-      prepare_sample(src, order_[static_cast<size_t>(begin + r)], dims, epoch_, augment_, p,
+      prepare_sample(src, order_[static_cast<size_t>(begin + r)], dims_, epoch_, augment_, p,
                      images + r * s);
     }
   }

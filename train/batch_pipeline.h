@@ -58,6 +58,7 @@ class BatchPipeline : public BatchSource {
   Executor& ex_;
   Samples data_;
   int64_t batch_;
+  Dims dims_;  // of a sample (C, H, W); copied once, so that assembling a batch allocates nothing
   std::vector<int64_t> order_;
   int64_t batches_ = 0;
   bool augment_ = false;

@@ -26,6 +26,10 @@ std::string data_setting(const std::string& spec) {
   return setting("data", "data set " + spec, spec);
 }
 
+Error unknown_data_set(const std::string& spec) {
+  return Error(setting("data", "data set \"" + spec + "\"", spec) + " is unknown: use " + kSpecs);
+}
+
 ImageData from_image_set(ImageSet s) {
   ImageData d;
   d.count = s.count;
@@ -194,7 +198,7 @@ bool is_synthetic(const std::string& spec) { return spec == "synthetic"; }
 DataSet read_data_set(const DataOptions& o) {
   const auto [kind, arg] = split_spec(o.spec);
   if ((kind != "fashion-mnist" && arg.empty()) || is_synthetic(o.spec)) {
-    throw Error("unknown data set \"" + o.spec + "\": use " + kSpecs);
+    throw unknown_data_set(o.spec);
   }
   DataSet set;
   if (kind == "fashion-mnist" && arg.empty()) {
@@ -224,7 +228,7 @@ DataSet read_data_set(const DataOptions& o) {
     }
     set.train = load_npy_images(arg.substr(0, comma), arg.substr(comma + 1));
   } else {
-    throw Error("unknown data set \"" + o.spec + "\": use " + kSpecs);
+    throw unknown_data_set(o.spec);
   }
   if ((o.resize || o.channels) && kind != "folder") {
     const std::string what = o.resize ? "resize" : "channels";

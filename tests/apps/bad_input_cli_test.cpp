@@ -94,7 +94,7 @@ TEST(BadInputCli, UnknownNamesOfOptimizerReuseModeDataAndCommand) {
   expect_user_error(with(train, {"--optimizer", "adamax"}), {"--optimizer", "adamax", "adam"});
   expect_user_error(with(train, {"--checkpoint", "everything"}), {"--checkpoint", "everything"});
   expect_user_error({"train", "--model", "lenet5", "--batch", "1", "--data", "cifar10"},
-                    {"--data", "cifar10", "fashion-mnist"});
+                    {"--data cifar10 is unknown", "cifar10:DIR", "fashion-mnist"});
   const std::vector<std::string> cost = {"cost", "--model", "lenet5", "--batch", "1"};
   expect_user_error(with(cost, {"--mode", "eval"}), {"--mode", "eval"});
   expect_user_error(with(cost, {"--mode", "train", "--optimizer", "lbfgs"}),
@@ -261,7 +261,7 @@ TEST(BadInputCli, CommandLineMistakesAreSaidInPlainWords) {
   expect_user_error(with(train, {"--bogus"}),
                     {"unknown argument --bogus for cnnmem train", "cnnmem train --help"});
   expect_user_error({"train", "--data", "cifar"},
-                    {"--data cifar: not one of fashion-mnist, synthetic"});
+                    {"--data cifar is unknown: use fashion-mnist, synthetic"});
   expect_user_error({}, {"no command given: use one of train, cost, infer"});
   for (const std::vector<std::string>& args :
        {with(train, {"--max-steps", "5", "--max-steps", "7"}), with(train, {"--batch"}),

@@ -210,6 +210,12 @@ TEST_F(CliTrainFiles, SaveThenInitWeightsRoundTrips) {
 // Golden losses from PyTorch (scripts/make_golden.py): same initial weights, same batches.
 
 constexpr double kFirstRel = 1e-5, kAllRel = 1e-3, kAllAbs = 2e-5;
+// The golden losses were made on an AVX-512 host. PyTorch 1.13 itself, rerun on an AVX2 host
+// (scripts/make_golden.py, 2026-12-02), gives the same losses within 1.5e-5 for three configs
+// but up to 2.0e-4 apart for adam-wd from step 14 on (Adam divides by sqrt(v), which magnifies
+// the kernels' rounding in near-zero gradients); cnnmem on that host matched PyTorch there
+// (final loss 2.2170987 both). That config is held to the spread PyTorch shows across hosts.
+constexpr double kAdamWdAbs = 5e-4;
 
 json golden() {
   std::ifstream f(kGoldenDir / "lenet5_losses.json");
@@ -289,7 +295,7 @@ TEST(CliGolden, LenetLossesMatchPyTorch) {
       const double w = want[s].get<double>();
       EXPECT_LE(std::abs(got[s] - w), kAllRel * std::abs(w))
           << "step " << s << ": cnnmem " << got[s] << ", PyTorch " << w;
-      EXPECT_LE(std::abs(got[s] - w), kAllAbs)
+      EXPECT_LE(std::abs(got[s] - w), name == "adam-wd" ? kAdamWdAbs : kAllAbs)
           << "step " << s << ": cnnmem " << got[s] << ", PyTorch " << w;
     }
   }

@@ -197,7 +197,7 @@ TEST_F(DataCli, BadDataFlagsAreOneLineErrors) {
                      "--max-steps", "1"},
                     {"--val-fraction", "has one"});
   expect_user_error({"train", "--model", "lenet5", "--data", "mnist", "--max-steps", "1"},
-                    {"unknown data set \"mnist\"", "idx:DIR"});
+                    {"--data mnist is unknown", "idx:DIR"});
   expect_user_error(
       {"train", "--model", "lenet5", "--data", "synthetic", "--resize", "8x8", "--max-steps", "1"},
       {"--resize", "synthetic"});

@@ -204,11 +204,17 @@ TEST_F(InferCli, PoisonWithACorrectPlanChangesNoOutputBit) {
       << ")";
 }
 
-TEST_F(InferCli, PingPongRunsOnLeNet5AndReachesTheLowerBound) {
+TEST_F(InferCli, PingPongRunsOnLeNet5NearTheLowerBound) {
   const json j = run_json(lenet5({"--reuse", "pingpong", "--json"}));
   EXPECT_EQ(j.value("reuse", ""), "pingpong");
   expect_predicted_equals_measured(j);
-  EXPECT_EQ(j["predicted"]["arena_bytes"], j["predicted"]["lower_bound_bytes"]);
+  // The two slabs hold the largest even and the largest odd buffer of the chain: the bound when
+  // those two are live together (with AVX-512's layouts: 316,224 bytes both), a little above
+  // when the CPU's layouts add reorders between them (AVX2: 325,632 bytes, 3% above).
+  const auto arena = j["predicted"]["arena_bytes"].get<int64_t>();
+  const auto bound = j["predicted"]["lower_bound_bytes"].get<int64_t>();
+  EXPECT_GE(arena, bound);
+  EXPECT_LE(arena * 100, bound * 105);
   EXPECT_EQ(j["output_shape"], json::array({2, 10}));
 }
 

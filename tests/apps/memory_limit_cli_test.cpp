@@ -33,9 +33,14 @@ TEST(MemoryLimitCli, RefusesWithThePredictionAndASuggestionThatFits) {
 }
 
 TEST(MemoryLimitCli, TrainAndInferRefuseBeforeRunning) {
+  // The data set counts too: synthetic data at batch 64 is 640 images and labels (490.6 KiB).
   expect_user_error({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "1",
                      "--memory-limit", "100K"},
-                    {"lenet5 training at batch 64", "nothing fits at batch 1"});
+                    {"the data set alone holds 490.6 KiB", "lenet5 training at batch 64 needs"});
+  expect_user_error({"train", "--model", "lenet5", "--data", "synthetic", "--max-steps", "1",
+                     "--memory-limit", "600K"},
+                    {"lenet5 training at batch 64", "besides the data set's 490.6 KiB",
+                     "nothing fits at batch 1"});
   expect_user_error({"infer", "--model", "lenet5", "--batch", "4096", "--memory-limit", "4MiB"},
                     {"inference", "--batch"});
   expect_user_error({"cost", "--model", "lenet5", "--memory-limit", "lots"}, {"not a size"});

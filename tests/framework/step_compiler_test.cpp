@@ -57,10 +57,26 @@ std::vector<std::pair<std::string, Phase>> ops_of(const Schedule& s) {
 
 // Sorted, without "scratchpad": that one is booked only when a oneDNN kernel asks for scratch
 // memory, which depends on the kernels this CPU gets (checked in ScratchpadIsSharedWorkspace).
+// A weights reorder for the backward-data primitive exists where oneDNN's inner product wants
+// its weights in another layout for backward than for forward (seen with AVX2, not AVX-512): it
+// depends on the CPU, not on the compiler, so these tests leave it out.
+bool cpu_dependent(const std::string& name) {
+  return name.find(".weights_bwd") != std::string::npos;
+}
+
+// The op names in [range.first, range.second), without the CPU-dependent reorders.
+std::vector<std::string> ops_in(const Schedule& s, std::pair<size_t, size_t> range) {
+  std::vector<std::string> out;
+  for (size_t i = range.first; i < range.second; ++i) {
+    if (!cpu_dependent(s.ops[i].name)) out.push_back(s.ops[i].name);
+  }
+  return out;
+}
+
 std::vector<std::string> buffer_names(const Schedule& s) {
   std::vector<std::string> out;
   for (const Buffer& b : s.buffers) {
-    if (b.name != "scratchpad") out.push_back(b.name);
+    if (b.name != "scratchpad" && !cpu_dependent(b.name)) out.push_back(b.name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -89,7 +105,11 @@ TEST(StepCompiler, TrainingStepIsLoadForwardLossBackwardThenUpdates) {
       {"fc1.backward", Phase::kBackward},   {"update(fc1.weight)", Phase::kUpdate},
       {"update(fc1.bias)", Phase::kUpdate}, {"update(fc2.weight)", Phase::kUpdate},
       {"update(fc2.bias)", Phase::kUpdate}};
-  EXPECT_EQ(ops_of(s.schedule), want);
+  auto ops = ops_of(s.schedule);
+  ops.erase(std::remove_if(ops.begin(), ops.end(),
+                           [](const auto& op) { return cpu_dependent(op.first); }),
+            ops.end());
+  EXPECT_EQ(ops, want);
   EXPECT_EQ(s.forward_end, 5u);  // load, three forward ops, the loss
   EXPECT_FALSE(s.forward_differs);
   // Each node's forward and backward ops, [begin, end) in the op list.
@@ -97,10 +117,13 @@ TEST(StepCompiler, TrainingStepIsLoadForwardLossBackwardThenUpdates) {
   EXPECT_EQ(s.node_fwd[2], (std::pair<size_t, size_t>{1, 2}));
   EXPECT_EQ(s.node_fwd[3], (std::pair<size_t, size_t>{2, 3}));
   EXPECT_EQ(s.node_fwd[4], (std::pair<size_t, size_t>{3, 4}));
-  EXPECT_EQ(s.node_bwd[4], (std::pair<size_t, size_t>{6, 7}));
-  EXPECT_EQ(s.node_bwd[3], (std::pair<size_t, size_t>{7, 8}));
-  EXPECT_EQ(s.node_bwd[2], (std::pair<size_t, size_t>{8, 9}));
-  EXPECT_EQ(s.node_bwd[1], (std::pair<size_t, size_t>{9, 9}));
+  EXPECT_EQ(s.node_bwd[4].first, 6u);
+  EXPECT_EQ(ops_in(s.schedule, s.node_bwd[4]), std::vector<std::string>{"fc2.backward"});
+  EXPECT_EQ(s.node_bwd[3].first, s.node_bwd[4].second);
+  EXPECT_EQ(ops_in(s.schedule, s.node_bwd[3]), std::vector<std::string>{"relu.backward"});
+  EXPECT_EQ(s.node_bwd[2].first, s.node_bwd[3].second);
+  EXPECT_EQ(ops_in(s.schedule, s.node_bwd[2]), std::vector<std::string>{"fc1.backward"});
+  EXPECT_EQ(s.node_bwd[1], (std::pair<size_t, size_t>{s.node_bwd[2].second, s.node_bwd[2].second}));
   ASSERT_EQ(s.params.size(), 4u);
   EXPECT_EQ(s.params[0].name, "fc1.weight");
   EXPECT_EQ(s.params[3].name, "fc2.bias");

@@ -151,9 +151,9 @@ TEST_F(Datasets, FitChecksShapesClassesAndTargets) {
 }
 
 TEST_F(Datasets, BadSpecsAreRejected) {
-  expect_error([&] { read("cifar"); }, "unknown data set \"cifar\": use fashion-mnist");
-  expect_error([&] { read("imagenet:/x"); }, "unknown data set \"imagenet:/x\"");
-  expect_error([&] { read("synthetic"); }, "unknown data set \"synthetic\"");
+  expect_error([&] { read("cifar"); }, "data set \"cifar\" is unknown: use fashion-mnist");
+  expect_error([&] { read("imagenet:/x"); }, "data set \"imagenet:/x\" is unknown");
+  expect_error([&] { read("synthetic"); }, "data set \"synthetic\" is unknown");
   expect_error([&] { read("npy:a.npy"); }, "give two files, npy:IMAGES.npy,LABELS.npy");
   expect_error([&] { read("npy:a.npy,b.npy,c.npy"); }, "give two files");
   write_idx("", "train", 6, 2);

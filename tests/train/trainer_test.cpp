@@ -158,10 +158,10 @@ TEST(Trainer, RejectsABatchLargerThanTheDataAndNoLength) {
 TEST(Trainer, UnknownDataSetIsRejected) {
   const Graph g = test::tiny_model();
   EXPECT_EQ(error_of([&] { load_train_data("cifar", "", g, 2, 1); }),
-            "unknown data set \"cifar\": use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
+            "data set \"cifar\" is unknown: use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
             "cifar100:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy");
   EXPECT_EQ(error_of([&] { load_train_data("idx:", "", g, 2, 1); }),
-            "unknown data set \"idx:\": use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
+            "data set \"idx:\" is unknown: use fashion-mnist, synthetic, idx:DIR, cifar10:DIR, "
             "cifar100:DIR, folder:DIR or npy:IMAGES.npy,LABELS.npy");
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) return;
   EXPECT_EQ(error_of([&] {
