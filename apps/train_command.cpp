@@ -197,8 +197,10 @@ int run_train(TrainFlags& flags) {
   }
   const int64_t heap_setup = heap_in_use_bytes() - heap0 - ex.predicted().arena_bytes;
   if (!f.json && !flags.quiet) {
-    std::cerr << "training " << f.model << " on " << data << ": " << optimizer->describe()
-              << ", batch " << f.batch << ", " << omp_get_max_threads() << " threads\n";
+    std::cerr << "training " << f.model << " on " << data << " (" << train_data.train().count
+              << " images of " << dims_str(train_data.dims) << ", test: " << train_data.test().count
+              << " from " << train_data.test_from << "): " << optimizer->describe() << ", batch "
+              << f.batch << ", " << omp_get_max_threads() << " threads\n";
   }
   const std::unique_ptr<ProgressPrinter> progress = progress_printer(flags);
   if (progress) t.on_step = [&progress](const TrainStep& s) { progress->step(s); };

@@ -289,7 +289,7 @@ TrainData load_train_data(const std::string& name, const std::string& dir, const
   d.dims = graph.input_dims();
   d.sample_size = dims_product(d.dims);
   d.target = t;
-  d.test_from = "synthetic";
+  d.test_from = "synthetic data";
   // Labels are stored as bytes: with more than 256 classes, synthetic labels use the first 256.
   std::mt19937_64 rng(seed ^ 0x5eed5eedULL);
   make_synthetic(batch * 8, d.sample_size, d.target, rng, d.train_images, d.train_labels);

@@ -29,6 +29,7 @@ class DataCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = fresh_temp_dir("DataCli");
     write_cifar();
+    write_cifar100();
     write_grey_sets();
     write_folder();
   }
@@ -45,6 +46,15 @@ class DataCli : public ::testing::Test {
                  cifar_records(s, b * per, (b + 1) * per));
     }
     write_file(bin / "test_batch.bin", cifar_records(s, kCifarTrain, kCifarTrain + kCifarTest));
+  }
+
+  // CIFAR-100 as distributed: train.bin and test.bin in cifar-100-binary/ (fine labels < 100).
+  static void write_cifar100() {
+    const ShapeSet s = shape_images(80, 3, 32, 32, 100, 14);
+    const fs::path bin = dir_ / "cifar100" / "cifar-100-binary";
+    fs::create_directories(bin);
+    write_file(bin / "train.bin", cifar_records(s, 0, 64, /*cifar100=*/true));
+    write_file(bin / "test.bin", cifar_records(s, 64, 80, /*cifar100=*/true));
   }
 
   // The same grey 1x28x28 shapes as an IDX set and as float32 N x H x W x C arrays with int64
@@ -78,8 +88,16 @@ class DataCli : public ::testing::Test {
     write_file(dir_ / "y.npy", npy_file("<i8", "(400,)", labels));
   }
 
-  // Colour PNGs of 40x40, one folder per class, with train/ and val/ splits.
+  // Colour PNGs of 40x40, one folder per class, with train/ and val/ splits; and grey 28x28
+  // PNGs in class folders without a split.
   static void write_folder() {
+    const ShapeSet g = shape_images(400, 1, 28, 28, 4, 15);
+    for (int64_t i = 0; i < g.count; ++i) {
+      const fs::path d = dir_ / "flat" / ("c" + std::to_string(g.labels[static_cast<size_t>(i)]));
+      fs::create_directories(d);
+      write_png((d / ("g" + std::to_string(i) + ".png")).string(), 1, 28, 28,
+                g.pixels.data() + i * 28 * 28);
+    }
     const ShapeSet s = shape_images(240, 3, 40, 40, 4, 13);
     for (int64_t i = 0; i < s.count; ++i) {
       const fs::path d = dir_ / "folder" / (i < 200 ? "train" : "val") /
@@ -179,6 +197,32 @@ TEST_F(DataCli, ImageFolderTrainsAtTheResizedSize) {
   expect_exact_bill(j);
   EXPECT_EQ(j["predicted"]["by_tag"]["input"].get<int64_t>() > 0, true);
   EXPECT_EQ(j["outside_arena"]["dataset_bytes"], 240 * (3 * 32 * 32 + 1));
+}
+
+TEST_F(DataCli, GreyFolderWithoutSplitHoldsOutTenPercent) {
+  const std::string flat = "folder:" + (dir_ / "flat").string();
+  const json j =
+      run_json({"train", "--model", "lenet5", "--data", flat, "--batch", "20", "--epochs", "10",
+                "--optimizer", "adam", "--lr", "0.003", "--threads", "1", "--json"});
+  EXPECT_GT(j.value("test_accuracy", 0.0), 0.7);  // on the 40 held-out images; chance 0.25
+  EXPECT_EQ(j.value("steps", 0), 10 * 18);        // 360 training images, 18 batches of 20
+  expect_exact_bill(j);
+  // As colour images for a 3-channel model: each grey value in all three channels.
+  const json c = run_json({"train", "--model", "deep-chain-2", "--data", flat, "--channels", "3",
+                           "--batch", "20", "--max-steps", "2", "--threads", "1", "--json"});
+  EXPECT_EQ(c["outside_arena"]["dataset_bytes"], 400 * (3 * 28 * 28 + 1));
+  expect_exact_bill(c);
+}
+
+TEST_F(DataCli, Cifar100NeedsAModelWithAHundredOutputs) {
+  const std::string spec = "cifar100:" + (dir_ / "cifar100").string();
+  expect_user_error({"train", "--model", "deep-chain-2", "--data", spec, "--max-steps", "1"},
+                    {"model deep-chain-2 has 10 classes", "labels go up to", "at least"});
+  const json j = run_json({"train", "--model", "resnet18", "--data", spec, "--batch", "16",
+                           "--max-steps", "2", "--threads", "2", "--json"});
+  EXPECT_EQ(j.value("steps", 0), 2);
+  EXPECT_EQ(j["outside_arena"]["dataset_bytes"], 80 * 3073);  // the fine label only
+  expect_exact_bill(j);
 }
 
 TEST_F(DataCli, BadDataFlagsAreOneLineErrors) {
